@@ -1,0 +1,375 @@
+"""Stage 1: read a report file into NFC-normalised text.
+
+Every offset the project reports refers to ``RawDocument.text``. Formats that
+mark footnotes themselves (.docx, .pdf) return them explicitly; a .txt export
+keeps Word's conventions and the structure stage recognises them.
+"""
+from __future__ import annotations
+
+import codecs
+import os
+import re
+import unicodedata
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .config import load_config
+
+SUPPORTED_SUFFIXES = (".txt", ".docx", ".pdf")
+
+
+class ReadError(Exception):
+    """A file that cannot be read as a report. The message names the file."""
+
+    def __init__(self, path: str | os.PathLike, reason: str):
+        self.path = str(path)
+        self.reason = reason
+        super().__init__(f"{self.path}: {reason}")
+
+
+@dataclass
+class Footnote:
+    """A footnote whose place in the text the file format itself records."""
+
+    start: int
+    end: int
+    cited_at: int | None  # offset in the body where its reference mark stood
+    mark: str = ""
+
+
+@dataclass
+class RawDocument:
+    source: str
+    text: str
+    format: str
+    encoding: str | None = None
+    # None: the format does not mark footnotes (the structure stage looks for
+    # the Word-export conventions); a list: the footnotes the file declared.
+    footnotes: list[Footnote] | None = None
+    warnings: list[str] = field(default_factory=list)
+
+
+def normalise_text(text: str) -> str:
+    """NFC and plain line ends: the text all offsets refer to.
+
+    NFC keeps the number of characters of a precomposed word, so a word typed in
+    NFD (as some of the seed is) becomes the same string as its NFC spelling.
+    """
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    return unicodedata.normalize("NFC", text)
+
+
+def read_document(path: str | os.PathLike, config: dict | None = None) -> RawDocument:
+    """Read one .txt, .docx or .pdf file; raise ReadError naming the file."""
+    settings = (config or load_config())["read"]
+    path = Path(path)
+    if not path.exists():
+        raise ReadError(path, "no such file")
+    if path.is_dir():
+        raise ReadError(path, "is a folder, not a file")
+    size = path.stat().st_size
+    if size == 0:
+        raise ReadError(path, "empty file")
+    if size > settings["max_bytes"]:
+        raise ReadError(
+            path, f"file is {size} bytes, above the limit of {settings['max_bytes']} bytes (read.max_bytes)"
+        )
+    suffix = path.suffix.lower()
+    if suffix == ".txt":
+        document = _read_txt(path, settings)
+    elif suffix == ".docx":
+        document = _read_docx(path)
+    elif suffix == ".pdf":
+        document = _read_pdf(path, settings)
+    else:
+        raise ReadError(path, f"unsupported file type {suffix or '(none)'}; expected one of {', '.join(SUPPORTED_SUFFIXES)}")
+    if not document.text.strip():
+        raise ReadError(path, "the file holds no text")
+    return document
+
+
+# --- .txt -----------------------------------------------------------------
+
+_VIETNAMESE_MARKS = {"\u0300", "\u0301", "\u0303", "\u0309", "\u0323", "\u0302", "\u0306", "\u031b"}
+
+
+def _is_vietnamese_letter(char: str) -> bool:
+    decomposed = unicodedata.normalize("NFD", char)
+    base, marks = decomposed[0], decomposed[1:]
+    return (base.isascii() and base.isalpha() or base in "đĐ") and all(m in _VIETNAMESE_MARKS for m in marks)
+
+
+def letter_share(text: str) -> float:
+    """Share of letters that belong to the Vietnamese (or plain Latin) alphabet."""
+    letters = [c for c in text if c.isalpha()]
+    if not letters:
+        return 0.0
+    return sum(map(_is_vietnamese_letter, letters)) / len(letters)
+
+
+def _has_control_bytes(text: str) -> bool:
+    return any(unicodedata.category(c) == "Cc" and c not in "\t\n\r\f\v" for c in text)
+
+
+def _read_txt(path: Path, settings: dict) -> RawDocument:
+    data = path.read_bytes()
+    for bom, encoding in ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16")):
+        if data.startswith(bom):
+            try:
+                return _txt_document(path, data.decode(encoding), encoding)
+            except UnicodeDecodeError as error:
+                raise ReadError(path, f"starts with a {encoding} byte-order mark but does not decode as {encoding}: {error.reason} at byte {error.start}") from None
+    zero_share = data.count(0) / len(data)
+    for encoding in settings["text_encodings"]:
+        if encoding == "utf-16":
+            # UTF-16 without a BOM: about every other byte of Vietnamese text is 0 or a
+            # small Vietnamese block number; without zeros it is not UTF-16.
+            if zero_share < 0.2:
+                continue
+            for variant in ("utf-16-le", "utf-16-be"):
+                try:
+                    text = data.decode(variant)
+                except UnicodeDecodeError:
+                    continue
+                if not _has_control_bytes(text) and letter_share(text) >= settings["min_letter_share"]:
+                    return _txt_document(path, text, variant)
+            continue
+        if zero_share > 0:
+            break  # NUL bytes in a single-byte or UTF-8 file: this is binary data
+        try:
+            text = data.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+        if encoding != "utf-8":
+            candidate = normalise_text(text)
+            if _has_control_bytes(candidate) or letter_share(candidate) < settings["min_letter_share"]:
+                continue
+        return _txt_document(path, text, encoding)
+    if zero_share > 0 or _has_control_bytes(data[:4096].decode("latin-1")):
+        raise ReadError(path, "binary data, not a text file")
+    raise ReadError(
+        path,
+        "unsupported text encoding: not UTF-8, UTF-16 or Windows-1258 "
+        f"(tried {', '.join(settings['text_encodings'])}); convert the file to UTF-8",
+    )
+
+
+def _txt_document(path: Path, text: str, encoding: str) -> RawDocument:
+    return RawDocument(source=str(path), text=normalise_text(text.lstrip("\ufeff")), format="txt", encoding=encoding)
+
+
+# --- .docx ----------------------------------------------------------------
+
+_W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
+
+
+def _paragraph_text(paragraph, references: list[tuple[int, str]], offset: int) -> str:
+    """Text of a w:p; footnote references are recorded as (offset, footnote id)."""
+    parts: list[str] = []
+    length = 0
+    for element in paragraph.iter():
+        tag = element.tag
+        if tag == f"{_W}t":
+            piece = element.text or ""
+        elif tag == f"{_W}tab":
+            piece = "\t"
+        elif tag in (f"{_W}br", f"{_W}cr"):
+            piece = "\n"
+        elif tag == f"{_W}footnoteReference":
+            references.append((offset + length, element.get(f"{_W}id")))
+            continue
+        else:
+            continue
+        parts.append(piece)
+        length += len(piece)
+    return "".join(parts)
+
+
+def _block_texts(body, references: list[tuple[int, str]]) -> list[str]:
+    """Paragraph and table-row lines of the body in document order."""
+    lines: list[str] = []
+    offset = 0
+
+    def add(line: str) -> None:
+        nonlocal offset
+        lines.append(line)
+        offset += len(line) + 1
+
+    for block in body.iterchildren():
+        if block.tag == f"{_W}p":
+            add(_paragraph_text(block, references, offset))
+        elif block.tag == f"{_W}tbl":
+            for row in block.iter(f"{_W}tr"):
+                cells = []
+                row_offset = offset
+                for cell in row.iter(f"{_W}tc"):
+                    cell_text = " ".join(
+                        _paragraph_text(p, references, row_offset + sum(len(c) + 1 for c in cells))
+                        for p in cell.iter(f"{_W}p")
+                    )
+                    cells.append(cell_text)
+                add("\t".join(cells))
+    return lines
+
+
+def _read_docx(path: Path) -> RawDocument:
+    try:
+        import docx
+        from docx.opc.exceptions import PackageNotFoundError
+    except ImportError as error:  # pragma: no cover - dependency of the package
+        raise ReadError(path, f"python-docx is needed to read .docx: {error}") from None
+    try:
+        word = docx.Document(str(path))
+    except (zipfile.BadZipFile, PackageNotFoundError, KeyError, ValueError) as error:
+        raise ReadError(path, f"not a valid .docx file (corrupt or truncated): {error}") from None
+    except Exception as error:  # lxml and zip errors of many kinds
+        raise ReadError(path, f"not a valid .docx file: {type(error).__name__}: {error}") from None
+    references: list[tuple[int, str]] = []
+    lines = _block_texts(word.element.body, references)
+    notes_xml = None
+    for part in word.part.package.iter_parts():
+        if str(part.partname) == "/word/footnotes.xml":
+            notes_xml = part.blob
+    body = "\n".join(lines)
+    footnote_texts: dict[str, str] = {}
+    if notes_xml is not None:
+        from lxml import etree
+
+        for note in etree.fromstring(notes_xml).iter(f"{_W}footnote"):
+            if note.get(f"{_W}type") in ("separator", "continuationSeparator", "continuationNotice"):
+                continue
+            unused: list = []
+            paragraphs = [_paragraph_text(p, unused, 0) for p in note.iter(f"{_W}p")]
+            footnote_texts[note.get(f"{_W}id")] = " ".join(p for p in paragraphs if p.strip()).strip()
+    return _with_footnotes(path, body, references, footnote_texts, "docx")
+
+
+def _with_footnotes(path: Path, body: str, references: list[tuple[int, str]], footnote_texts: dict[str, str], fmt: str) -> RawDocument:
+    """Body, then the cited footnotes one per line, in the order they are cited."""
+    # Offsets were counted on the raw text; NFC may shorten it, so map them.
+    references = [(len(normalise_text(body[:offset])), note_id) for offset, note_id in references]
+    text = normalise_text(body).rstrip("\n")
+    body_end = len(text)
+    footnotes: list[Footnote] = []
+    warnings: list[str] = []
+    if references:
+        text += "\n\n"
+    seen: set[str] = set()
+    for cited_at, note_id in references:
+        if note_id in seen:
+            continue
+        seen.add(note_id)
+        note = footnote_texts.get(note_id)
+        if note is None:
+            warnings.append(f"footnote reference {note_id} at offset {cited_at} has no footnote text")
+            continue
+        note = normalise_text(note)
+        start = len(text)
+        text += note + "\n"
+        footnotes.append(Footnote(start=start, end=start + len(note), cited_at=min(cited_at, body_end), mark=note_id))
+    for note_id in footnote_texts:
+        if note_id not in seen:
+            warnings.append(f"footnote {note_id} is never cited in the body")
+    return RawDocument(source=str(path), text=text, format=fmt, footnotes=footnotes, warnings=warnings)
+
+
+# --- .pdf -----------------------------------------------------------------
+
+_SENTENCE_FINAL = (".", "!", "?", ":", ";", "…")
+
+
+def _read_pdf(path: Path, settings: dict) -> RawDocument:
+    from pdfminer.high_level import extract_pages
+    from pdfminer.layout import LAParams, LTChar, LTTextBox, LTTextLine
+
+    try:
+        pages = list(extract_pages(str(path), laparams=LAParams()))
+    except Exception as error:
+        name = type(error).__name__
+        if "Password" in name or "Encrypt" in name:
+            raise ReadError(path, f"encrypted PDF, cannot read its text without the password ({name})") from None
+        raise ReadError(path, f"not a valid PDF file (corrupt or truncated): {name}: {error}") from None
+    if not pages:
+        raise ReadError(path, "PDF has no pages")
+
+    # Each text box is a paragraph; every char keeps its size so that the small
+    # raised digits of footnote marks can be told from the text.
+    boxes: list[list[list[tuple[str, float]]]] = []
+    sizes: list[float] = []
+    for page in pages:
+        for item in page:
+            if not isinstance(item, LTTextBox):
+                continue
+            box_lines = []
+            for line in item:
+                if not isinstance(line, LTTextLine):
+                    continue
+                chars = [(c.get_text(), c.size if isinstance(c, LTChar) else 0.0) for c in line]
+                sizes.extend(size for _, size in chars if size)
+                box_lines.append(chars)
+            if box_lines:
+                boxes.append(box_lines)
+    char_count = sum(1 for box in boxes for line in box for ch, _ in line if not ch.isspace())
+    if char_count < settings["min_pdf_chars_per_page"] * len(pages):
+        raise ReadError(path, f"PDF has no text layer ({char_count} characters on {len(pages)} pages): a scanned document needs OCR first")
+    sizes.sort()
+    body_size = sizes[len(sizes) // 2]
+    small = 0.8 * body_size
+
+    paragraphs: list[tuple[str, list[tuple[int, str]], str | None]] = []
+    for box in boxes:
+        text = ""
+        marks: list[tuple[int, str]] = []
+        leading_mark = None
+        for line_chars in box:
+            line_text, line_marks = "", []
+            pending = ""
+            for ch, size in line_chars:
+                if size and size < small and ch.isdigit():
+                    pending += ch
+                    continue
+                if pending:
+                    line_marks.append((len(line_text), pending))
+                    pending = ""
+                line_text += ch
+            if pending:
+                line_marks.append((len(line_text), pending))
+            line_text = line_text.rstrip("\n")
+            stripped = line_text.rstrip()
+            if text:
+                text += " "
+            base = len(text)
+            text += stripped
+            marks.extend((base + min(pos, len(stripped)), mark) for pos, mark in line_marks)
+        text = text.strip()
+        if marks and marks[0][0] == 0:
+            leading_mark = marks.pop(0)[1]
+            text = text.lstrip()
+        if re.fullmatch(r"\d{1,4}", text) and not marks:
+            continue  # a page number
+        paragraphs.append((text, marks, leading_mark))
+
+    # A paragraph broken by a page ends without final punctuation and the
+    # next one goes on in lower case: join them back.
+    merged: list[tuple[str, list[tuple[int, str]], str | None]] = []
+    for text, marks, leading in paragraphs:
+        if merged and leading is None and merged[-1][2] is None and text[:1].islower() and not merged[-1][0].endswith(_SENTENCE_FINAL):
+            prev_text, prev_marks, _ = merged[-1]
+            shift = len(prev_text) + 1
+            merged[-1] = (prev_text + " " + text, prev_marks + [(p + shift, m) for p, m in marks], None)
+        else:
+            merged.append((text, marks, leading))
+
+    body_lines: list[str] = []
+    references: list[tuple[int, str]] = []
+    footnote_texts: dict[str, str] = {}
+    offset = 0
+    for text, marks, leading in merged:
+        if leading is not None:
+            footnote_texts[leading] = text
+            continue
+        references.extend((offset + pos, mark) for pos, mark in marks)
+        body_lines.append(text)
+        offset += len(text) + 1
+    return _with_footnotes(path, "\n".join(body_lines), references, footnote_texts, "pdf")

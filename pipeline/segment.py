@@ -1,0 +1,259 @@
+"""Stage 3: underthesea words and POS tags as a spaCy tokenizer.
+
+underthesea normalises its input (tone placement "hoà" -> "hòa", spacing inside
+"10Nợ"), so its words are not always substrings of the text. Each word is
+matched back to the text by letters alone, and the Doc's tokens are the text's
+own characters: ``doc.text`` is the input and every token's ``idx`` is exact.
+
+Numbers are re-cut after underthesea: it glues a value to its unit ("3,2 điểm",
+"28.126ha") and splits a range ("7-7,5" -> "7-7" "," "5"), and the entity
+labels need the number as one token and its unit as another.
+"""
+from __future__ import annotations
+
+import re
+import unicodedata
+import warnings
+from dataclasses import dataclass
+
+from spacy.tokens import Doc
+from spacy.util import DummyTokenizer, registry
+from spacy.vocab import Vocab
+
+from .config import load_config
+
+# A number with Vietnamese separators, a fraction, a date or a range. Not
+# glued to a word before it, so "Covid-19", "K44" and "m2" hold no number,
+# while the minus of "(-35,93%)" leaves "35,93" one.
+NUMBER = re.compile(r"(?<![\w.,/])(?<![^\W_][\-–])\d+(?:[.,]\d+)*(?:[/\-–]\d+(?:[.,]\d+)*)*")
+# A full stop glued between two sentences ("vận tải.Số"): both sides are tokens.
+GLUED_STOP = re.compile(r"(?<=[^\W\d_]{2})\.(?=[^\W\d_])")
+
+
+class AlignmentWarning(UserWarning):
+    """underthesea returned a word that could not be found in the text."""
+
+
+@dataclass
+class Token:
+    start: int
+    end: int
+    tag: str
+
+
+# Letters typed with a look-alike code point that underthesea silently replaces:
+# Icelandic eth (U+00D0/U+00F0) for the Vietnamese d with stroke.
+_LOOKALIKES = {"ð": "đ"}
+
+
+def _fold(char: str) -> str:
+    """A character without diacritics, lower-cased: what survives normalisation."""
+    if not char:
+        return char
+    folded = unicodedata.normalize("NFD", char)[0].lower()
+    return _LOOKALIKES.get(folded, folded)
+
+
+def align(text: str, words: list[str], unknown_tag: str, tags: list[str]) -> tuple[list[Token], list[str]]:
+    """Character spans of underthesea's words in ``text``.
+
+    Matching compares letters without diacritics and ignores white space on
+    both sides. Text no word covers becomes tokens of ``unknown_tag``, with a
+    message: nothing is dropped.
+    """
+    tokens: list[Token] = []
+    problems: list[str] = []
+    position = 0
+    length = len(text)
+
+    def cover(start: int, end: int) -> None:
+        for match in re.finditer(r"\S+", text[start:end]):
+            tokens.append(Token(start + match.start(), start + match.end(), unknown_tag))
+            problems.append(f"no underthesea word for {match.group()!r} at offset {start + match.start()}")
+
+    def match_at(start: int, letters: str) -> int | None:
+        i, j = start, 0
+        while j < len(letters):
+            while i < length and text[i].isspace():
+                i += 1
+            if i >= length or _fold(text[i]) != letters[j]:
+                return None
+            i, j = i + 1, j + 1
+        return i
+
+    for word, tag in zip(words, tags):
+        letters = "".join(_fold(c) for c in word if not c.isspace())
+        if not letters:
+            continue
+        start = position
+        while start < length and text[start].isspace():
+            start += 1
+        end = match_at(start, letters)
+        if end is None:
+            # Re-synchronise on the next place the word occurs; text skipped on
+            # the way is kept as unknown tokens.
+            found = None
+            for candidate in range(start + 1, min(length, start + 200)):
+                if not text[candidate].isspace() and _fold(text[candidate]) == letters[0]:
+                    end = match_at(candidate, letters)
+                    if end is not None:
+                        found = candidate
+                        break
+            if found is None:
+                problems.append(f"underthesea word {word!r} not found in the text after offset {start}")
+                continue
+            cover(start, found)
+            start = found
+        tokens.append(Token(start, end, tag))
+        position = end
+    cover(position, length)
+    return tokens, problems
+
+
+def recut_numbers(text: str, tokens: list[Token], number_tag: str, glued_unit_tag: str) -> list[Token]:
+    """Split tokens at number boundaries and merge the pieces of one number.
+
+    Every number gets ``number_tag`` (underthesea's own tag for numbers is not
+    reliable), and what is cut off right after a number inside one underthesea
+    word gets ``glued_unit_tag``: in reports that piece is the unit ("ha", "điểm").
+    """
+    spans = [(m.start(), m.end()) for m in NUMBER.finditer(text)]
+    cuts = {p for span in spans for p in span}
+    for m in GLUED_STOP.finditer(text):
+        cuts.update((m.start(), m.end()))
+    pieces: list[Token] = []
+    for token in tokens:
+        # underthesea can join a lone symbol to the next word ("� Như"): a
+        # word of several syllables never holds a piece without letters or digits.
+        token_cuts = set(cuts)
+        chunks = list(re.finditer(r"\S+", text[token.start:token.end]))
+        if len(chunks) > 1:
+            for chunk in chunks:
+                if not any(c.isalnum() for c in chunk.group()):
+                    token_cuts.update((token.start + chunk.start(), token.start + chunk.end()))
+        inner = sorted(c for c in token_cuts if token.start < c < token.end)
+        bounds = [token.start, *inner, token.end]
+        after_number = False
+        for a, b in zip(bounds, bounds[1:]):
+            is_number = any(s <= a and b <= e for s, e in spans)
+            while a < b and text[a].isspace():
+                a += 1
+            while b > a and text[b - 1].isspace():
+                b -= 1
+            if b > a:
+                tag = glued_unit_tag if inner and after_number and not is_number else token.tag
+                pieces.append(Token(a, b, tag))
+            after_number = is_number
+    # underthesea sometimes cuts inside a syllable ("Nợ" -> "N" "ợ"); two
+    # pieces that touch letter to letter are one word of the text.
+    joined: list[Token] = []
+    for piece in pieces:
+        if (joined and joined[-1].end == piece.start and piece.start not in cuts
+                and text[piece.start - 1].isalpha() and text[piece.start].isalpha()):
+            joined[-1] = Token(joined[-1].start, piece.end, joined[-1].tag)
+        else:
+            joined.append(piece)
+    merged: list[Token] = []
+    span_index = 0
+    for piece in joined:
+        while span_index < len(spans) and spans[span_index][1] <= piece.start:
+            span_index += 1
+        inside = span_index < len(spans) and spans[span_index][0] <= piece.start and piece.end <= spans[span_index][1]
+        if inside:
+            if merged and merged[-1].start >= spans[span_index][0] and merged[-1].end <= spans[span_index][1]:
+                merged[-1] = Token(merged[-1].start, piece.end, number_tag)
+            else:
+                merged.append(Token(piece.start, piece.end, number_tag))
+        else:
+            merged.append(piece)
+    return merged
+
+
+class UndertheseaTokenizer(DummyTokenizer):
+    """spaCy tokenizer: one underthesea ``pos_tag`` call per line of text."""
+
+    def __init__(self, vocab: Vocab, settings: dict | None = None):
+        self.vocab = vocab
+        self.settings = settings or load_config()["tokenizer"]
+        from underthesea import pos_tag
+
+        self._pos_tag = pos_tag
+
+    def __reduce__(self):
+        return UndertheseaTokenizer, (self.vocab, self.settings)
+
+    def tag_line(self, line: str) -> tuple[list[Token], list[str]]:
+        """Tokens of one line (offsets within it) and alignment problems."""
+        if not line.strip():
+            return [], []
+        tagged = self._pos_tag(line)
+        words = [w for w, _ in tagged]
+        tags = [t for _, t in tagged]
+        tokens, problems = align(line, words, self.settings["unknown_tag"], tags)
+        return recut_numbers(line, tokens, self.settings["number_tag"], self.settings["glued_unit_tag"]), problems
+
+    def __call__(self, text: str) -> Doc:
+        tokens: list[Token] = []
+        problems: list[str] = []
+        offset = 0
+        for line in text.split("\n"):
+            line_tokens, line_problems = self.tag_line(line)
+            tokens.extend(Token(t.start + offset, t.end + offset, t.tag) for t in line_tokens)
+            problems.extend(f"line at offset {offset}: {p}" for p in line_problems)
+            offset += len(line) + 1
+        for problem in problems:
+            warnings.warn(problem, AlignmentWarning, stacklevel=2)
+        doc = self._make_doc(text, tokens)
+        doc.user_data["tokenizer_warnings"] = problems
+        return doc
+
+    def _make_doc(self, text: str, tokens: list[Token]) -> Doc:
+        """A Doc whose text is ``text``: runs of white space other than one
+        space after a token become white-space tokens, as spaCy's own do."""
+        tag_to_pos = self.settings["tag_to_pos"]
+        space_tag = self.settings["space_tag"]
+        words, spaces, tags, pos = [], [], [], []
+
+        def add_space_token(chunk: str) -> None:
+            words.append(chunk)
+            spaces.append(False)
+            tags.append(space_tag)
+            pos.append("SPACE")
+
+        cursor = 0
+        for token in tokens:
+            gap = text[cursor:token.start]
+            if gap:
+                if words and spaces[-1] is False and words[-1] and not words[-1].isspace() and gap[0] == " ":
+                    spaces[-1] = True
+                    gap = gap[1:]
+                if gap:
+                    add_space_token(gap)
+            words.append(text[token.start:token.end])
+            spaces.append(False)
+            tags.append(token.tag)
+            pos.append(tag_to_pos.get(token.tag, "X"))
+            cursor = token.end
+        gap = text[cursor:]
+        if gap:
+            if words and not words[-1].isspace() and gap[0] == " ":
+                spaces[-1] = True
+                gap = gap[1:]
+            if gap:
+                add_space_token(gap)
+        return Doc(self.vocab, words=words, spaces=spaces, tags=tags, pos=pos)
+
+
+@registry.tokenizers("vnreport.underthesea_tokenizer.v1")
+def create_underthesea_tokenizer():
+    def make_tokenizer(nlp):
+        return UndertheseaTokenizer(nlp.vocab)
+
+    return make_tokenizer
+
+
+def blank_pipeline():
+    """An empty Vietnamese spaCy pipeline with the underthesea tokenizer."""
+    import spacy
+
+    return spacy.blank("vi", config={"nlp": {"tokenizer": {"@tokenizers": "vnreport.underthesea_tokenizer.v1"}}})

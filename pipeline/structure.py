@@ -1,0 +1,265 @@
+"""Stage 2: headings, sections, sentences and footnotes of a report.
+
+Works on character offsets of ``RawDocument.text`` only, so it runs before
+tokenisation and its spans hold whatever tokenizer follows.
+
+Word's .txt export leaves two traces this stage undoes: footnotes are moved to
+the end of the file (lines opening with a replacement character), and where a
+footnote mark stood the body has a line break, so the line after it starts with
+"," "." ";" or a lower-case word. Such a break is not a paragraph or sentence end.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from .config import load_config
+from .read import RawDocument
+
+LOWER = "a-zđàáảãạăằắẳẵặâầấẩẫậèéẻẽẹêềếểễệìíỉĩịòóỏõọôồốổỗộơờớởỡợùúủũụưừứửữựỳýỷỹỵ"
+UPPER = LOWER.upper()
+
+ROMAN = r"(?:XV|XIV|XIII|XII|XI|X|IX|VIII|VII|VI|V|IV|III|II|I)"
+# Kind of heading -> pattern on the stripped paragraph. Order matters: roman
+# numerals are tried before single capital letters so "I." is a roman heading.
+HEADING_KINDS = (
+    ("part", re.compile(r"^PH[ẦA]N\s+(?:TH[ỨU]\s+)?(?:NH[ẤA]T|HAI|BA|B[ỐO]N|T[ƯU]|N[ĂA]M|S[ÁA]U|[IVX]+|\d+)\b", re.IGNORECASE)),
+    ("roman", re.compile(rf"^{ROMAN}[.)]\s+\S")),
+    ("letter", re.compile(rf"^[A-HJ-UWYZĐ][.)]\s+[{UPPER}0-9\"“(]")),
+    ("number", re.compile(rf"^\d{{1,2}}(?:\.\d{{1,2}})*(?:\.\s*|\)\s*|\s+)(?=[{UPPER}\"“(])")),
+    ("lower_letter", re.compile(rf"^[a-hj-uwyzđ][.)]\s+[{UPPER}\"“(]")),
+)
+_NUMBER_LABEL = re.compile(r"^(\d{1,2}(?:\.\d{1,2})*)")
+
+# A sentence ends at . ! ? … or "..." (with closing quotes or brackets after it)
+# followed by white space and something that can open a sentence.
+_SENTENCE_END = re.compile(rf"(?:\.\.\.|…|[.!?])[\"”’)\]]*(?=\s+[{UPPER}0-9\"“'(\-–•+])")
+# Word's export sometimes glues sentences: "vận tải.Số doanh nghiệp".
+_GLUED_END = re.compile(rf"(?<=[{LOWER}]{{2}})\.(?=[{UPPER}][{LOWER}])")
+# Where the export's citation break left the next line starting mid-sentence.
+_CONTINUATION = re.compile(rf"^[ \t]*(?:[.,;:)…]|[{LOWER}])")
+# An enumeration label at the start of a paragraph ("1.", "2.1.", "II.", "a.")
+# is not a sentence of its own.
+_LEADING_LABEL = re.compile(rf"^\s*(?:\d{{1,2}}(?:\.\d{{1,2}})*|{ROMAN}|[A-Za-zĐđ])$")
+_LOST_MARK = re.compile(rf"^\s*(\d{{1,3}})(?=[{UPPER}])")
+
+
+@dataclass
+class Heading:
+    start: int
+    end: int
+    level: int
+    title: str
+    kind: str
+
+
+@dataclass
+class Sentence:
+    start: int
+    end: int
+    section: list[str]
+    is_footnote: bool = False
+    footnote: int | None = None  # index of the footnote this sentence belongs to
+    cites: list[int] = field(default_factory=list)  # footnotes cited from inside it
+
+
+@dataclass
+class FootnoteLink:
+    index: int
+    start: int
+    end: int
+    mark: str
+    cited_at: int | None
+    cited_in: int | None = None  # index of the sentence that cites it
+
+
+@dataclass
+class Structure:
+    headings: list[Heading]
+    sentences: list[Sentence]
+    footnotes: list[FootnoteLink]
+    warnings: list[str] = field(default_factory=list)
+
+
+def _lines(text: str) -> list[tuple[int, int]]:
+    spans, start = [], 0
+    for line in text.split("\n"):
+        spans.append((start, start + len(line)))
+        start += len(line) + 1
+    return spans
+
+
+def _strip_span(text: str, start: int, end: int) -> tuple[int, int]:
+    while start < end and text[start].isspace():
+        start += 1
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    return start, end
+
+
+def split_sentences(text: str, start: int, end: int, abbreviations: frozenset[str] = frozenset()) -> list[tuple[int, int]]:
+    """Sentence spans inside text[start:end], trimmed of white space."""
+    chunk = text[start:end]
+    cuts = []
+    for match in _SENTENCE_END.finditer(chunk):
+        if match.group().startswith(".") and not match.group().startswith("..."):
+            if _LEADING_LABEL.match(chunk[: match.start()]):
+                continue
+            word = re.search(r"(\S+)$", chunk[: match.start()])
+            if word and (word.group(1) in abbreviations or re.fullmatch(rf"[{UPPER}]", word.group(1))):
+                continue
+        cuts.append(match.end())
+    cuts.extend(m.end() for m in _GLUED_END.finditer(chunk))
+    spans, previous = [], 0
+    for cut in sorted(set(cuts)) + [len(chunk)]:
+        s, e = _strip_span(chunk, previous, cut)
+        if e > s:
+            spans.append((start + s, start + e))
+        previous = cut
+    return spans
+
+
+def _heading_kind(paragraph: str, max_chars: int) -> tuple[str, str] | None:
+    """(kind, label) of a heading paragraph, or None for prose."""
+    if len(paragraph) > max_chars:
+        return None
+    for kind, pattern in HEADING_KINDS:
+        if pattern.match(paragraph):
+            if kind == "number":
+                label = _NUMBER_LABEL.match(paragraph).group(1)
+                return f"number{label.count('.') + 1}", label
+            return kind, ""
+    return None
+
+
+def _find_footnote_zone(text: str, lines: list[tuple[int, int]], marks: tuple[str, ...]) -> int | None:
+    """Index of the first line of the trailing footnote block, if any."""
+    def marked(i: int) -> bool:
+        s, e = lines[i]
+        return text[s:e].lstrip().startswith(marks)
+
+    for i in range(len(lines)):
+        if not marked(i):
+            continue
+        rest = [j for j in range(i, len(lines)) if text[lines[j][0]:lines[j][1]].strip()]
+        if sum(map(marked, rest)) >= 0.5 * len(rest):
+            return i
+    return None
+
+
+def analyse(document: RawDocument | str, config: dict | None = None) -> Structure:
+    """Headings, sentences with section paths, and footnotes linked to citations."""
+    settings = (config or load_config())["structure"]
+    if isinstance(document, str):
+        document = RawDocument(source="<text>", text=document, format="txt")
+    text = document.text
+    lines = _lines(text)
+    warnings = list(document.warnings)
+    abbreviations = frozenset(settings["abbreviations"])
+    header_patterns = [re.compile(p) for p in settings["header_patterns"]]
+
+    # 1. Footnotes: declared by the format, or the export's trailing block.
+    footnote_spans: list[tuple[int, int, str, int | None]] = []
+    export_conventions = document.footnotes is None
+    if export_conventions:
+        zone = _find_footnote_zone(text, lines, tuple(settings["footnote_marks"]))
+        body_lines = lines if zone is None else lines[:zone]
+        for s, e in [] if zone is None else lines[zone:]:
+            line = text[s:e]
+            if not line.strip():
+                continue
+            stripped = line.lstrip()
+            mark_start = s + len(line) - len(stripped)
+            mark = next((m for m in settings["footnote_marks"] if stripped.startswith(m)), "")
+            if not mark:
+                lost = _LOST_MARK.match(stripped)
+                if lost:
+                    mark = lost.group(1)
+                    warnings.append(f"footnote at offset {mark_start} has no export mark; took its leading {mark!r} as the mark")
+                else:
+                    warnings.append(f"line at offset {mark_start} in the footnote block has no mark; kept as a footnote")
+            fs, fe = _strip_span(text, mark_start + len(mark), e)
+            footnote_spans.append((fs, fe, mark, None))
+    else:
+        first = min((f.start for f in document.footnotes), default=len(text))
+        body_lines = [(s, e) for s, e in lines if e <= first]
+        footnote_spans = [(f.start, f.end, f.mark, f.cited_at) for f in document.footnotes]
+
+    # 2. Paragraphs of the body: lines joined across citation breaks.
+    paragraphs: list[list[int]] = []  # [start, end]
+    citation_breaks: list[int] = []
+    for s, e in body_lines:
+        line = text[s:e]
+        if not line.strip():
+            paragraphs.append(None)  # a blank line closes the paragraph
+            continue
+        previous = paragraphs[-1] if paragraphs else None
+        last = next((p for p in reversed(paragraphs) if p is not None), None)
+        lettered_heading = HEADING_KINDS[-1][1].match(line.strip())
+        if (export_conventions and previous is not None and _CONTINUATION.match(line)
+                and not lettered_heading):
+            citation_breaks.append(_strip_span(text, previous[0], previous[1])[1])
+            previous[1] = e
+        elif (last is not None and previous is None and not lettered_heading
+              and text[last[0]:last[1]].rstrip().endswith((";", ","))
+              and re.match(rf"^[ \t]*[{LOWER}]", line)):
+            # A title or list wrapped over a blank line: the clause goes on.
+            last[1] = e
+            paragraphs.pop()
+        else:
+            paragraphs.append([s, e])
+    paragraphs = [p for p in paragraphs if p is not None]
+
+    # 3. Headings and sentences, with the section stack.
+    headings: list[Heading] = []
+    sentences: list[Sentence] = []
+    stack: list[tuple[str, str]] = []  # (kind, title)
+    seen_prose = False
+    for index, (s, e) in enumerate(paragraphs):
+        s, e = _strip_span(text, s, e)
+        paragraph = text[s:e]
+        spans = split_sentences(text, s, e, abbreviations)
+        single = len(spans) == 1 and "\n" not in paragraph
+        if not seen_prose and index < 12 and any(p.search(paragraph) for p in header_patterns):
+            headings.append(Heading(s, e, 0, paragraph, "header"))
+            continue
+        kind = _heading_kind(paragraph, settings["max_heading_chars"]) if single else None
+        if kind is not None:
+            kinds = [k for k, _ in stack]
+            if kind[0] in kinds:
+                del stack[kinds.index(kind[0]):]
+            stack.append((kind[0], paragraph))
+            headings.append(Heading(s, e, len(stack), paragraph, kind[0]))
+            continue
+        seen_prose = True
+        path = [title for _, title in stack]
+        sentences.extend(Sentence(a, b, list(path)) for a, b in spans)
+
+    # 4. Footnotes: each is one or more sentences, linked to where it is cited.
+    if export_conventions:
+        if len(citation_breaks) != len(footnote_spans):
+            warnings.append(
+                f"{len(citation_breaks)} citation breaks in the body but {len(footnote_spans)} footnotes; "
+                "linked in order as far as both go"
+            )
+        footnote_spans = [
+            (fs, fe, mark, citation_breaks[i] if i < len(citation_breaks) else None)
+            for i, (fs, fe, mark, _) in enumerate(footnote_spans)
+        ]
+    footnotes: list[FootnoteLink] = []
+    body_sentences = list(sentences)
+    for i, (fs, fe, mark, cited_at) in enumerate(footnote_spans):
+        link = FootnoteLink(i, fs, fe, mark, cited_at)
+        citing = None
+        if cited_at is not None:
+            citing = next((j for j, snt in enumerate(body_sentences) if snt.start <= cited_at <= snt.end), None)
+            if citing is None:  # cited from a heading or between sentences: the next sentence
+                citing = next((j for j, snt in enumerate(body_sentences) if snt.start >= cited_at), None)
+        link.cited_in = citing
+        if citing is not None:
+            body_sentences[citing].cites.append(i)
+        section = body_sentences[citing].section if citing is not None else []
+        for a, b in split_sentences(text, fs, fe, abbreviations):
+            sentences.append(Sentence(a, b, list(section), is_footnote=True, footnote=i))
+        footnotes.append(link)
+    return Structure(headings=headings, sentences=sentences, footnotes=footnotes, warnings=warnings)

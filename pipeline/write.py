@@ -1,0 +1,104 @@
+"""Last stage: documents as JSON objects, written as JSON Lines.
+
+A file is written under a temporary name and renamed when complete, so a run
+that dies never leaves a half-written result under the real name.
+"""
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import TYPE_CHECKING, Iterator
+
+from . import __version__
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .annotate import Annotated
+
+
+def document_id(source: str) -> str:
+    return Path(source).stem
+
+
+def document_record(annotated: "Annotated", with_tokens: bool = False) -> dict:
+    """The JSON object of one document; every offset refers to ``text``."""
+    raw, structure, doc = annotated.raw, annotated.structure, annotated.doc
+    text = raw.text
+    record = {
+        "doc_id": document_id(raw.source),
+        "source": raw.source,
+        "format": raw.format,
+        "encoding": raw.encoding,
+        "pipeline_version": __version__,
+        "text": text,
+        "headings": [
+            {"start": h.start, "end": h.end, "level": h.level, "kind": h.kind, "title": h.title}
+            for h in structure.headings
+        ],
+        "sentences": [
+            {
+                "index": i,
+                "start": s.start,
+                "end": s.end,
+                "text": text[s.start:s.end],
+                "section": s.section,
+                "is_footnote": s.is_footnote,
+                "footnote": s.footnote,
+                "cites": s.cites,
+            }
+            for i, s in enumerate(structure.sentences)
+        ],
+        "footnotes": [
+            {"index": f.index, "start": f.start, "end": f.end, "mark": f.mark, "cited_at": f.cited_at, "cited_in": f.cited_in}
+            for f in structure.footnotes
+        ],
+        "warnings": structure.warnings,
+    }
+    if with_tokens:
+        record["tokens"] = [
+            {"start": t.idx, "end": t.idx + len(t.text), "text": t.text, "tag": t.tag_, "pos": t.pos_}
+            for t in doc
+            if not t.is_space
+        ]
+    return record
+
+
+class AtomicJsonLines:
+    """JSON Lines written to a temporary file beside ``path`` and renamed on close."""
+
+    def __init__(self, path: str | os.PathLike):
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        handle, self._tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".partial", dir=self.path.parent)
+        self._file = os.fdopen(handle, "w", encoding="utf-8")
+        self.count = 0
+
+    def write(self, record: dict) -> None:
+        self._file.write(json.dumps(record, ensure_ascii=False) + "\n")
+        self._file.flush()
+        self.count += 1
+
+    def close(self) -> None:
+        self._file.flush()
+        os.fsync(self._file.fileno())
+        self._file.close()
+        os.replace(self._tmp, self.path)
+
+    def abort(self) -> None:
+        self._file.close()
+        os.unlink(self._tmp)
+
+    def __enter__(self) -> "AtomicJsonLines":
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        # Documents already written are kept even when a later one fails hard.
+        self.close()
+
+
+def read_jsonl(path: str | os.PathLike) -> Iterator[dict]:
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            if line.strip():
+                yield json.loads(line)
