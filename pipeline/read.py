@@ -293,40 +293,64 @@ def _read_pdf(path: Path, settings: dict) -> RawDocument:
     if not pages:
         raise ReadError(path, "PDF has no pages")
 
-    # Each text box is a paragraph; every char keeps its size so that the small
-    # raised digits of footnote marks can be told from the text.
-    boxes: list[list[list[tuple[str, float]]]] = []
+    # Lines of every page, top to bottom; every char keeps its size and rise
+    # so that the small raised digits of footnote marks can be told from text.
+    pages_lines: list[list[tuple[float, list[tuple[str, float, float]]]]] = []
     sizes: list[float] = []
     for page in pages:
+        page_lines = []
         for item in page:
             if not isinstance(item, LTTextBox):
                 continue
-            box_lines = []
             for line in item:
                 if not isinstance(line, LTTextLine):
                     continue
-                chars = [(c.get_text(), c.size if isinstance(c, LTChar) else 0.0) for c in line]
-                sizes.extend(size for _, size in chars if size)
-                box_lines.append(chars)
-            if box_lines:
-                boxes.append(box_lines)
-    char_count = sum(1 for box in boxes for line in box for ch, _ in line if not ch.isspace())
+                glyphs = [c for c in line if isinstance(c, LTChar)]
+                baseline = sorted(c.y0 for c in glyphs)[len(glyphs) // 2] if glyphs else line.y0
+                # (text, size, rise above the line's baseline); virtual spaces have no size
+                chars = [
+                    (c.get_text(), c.size, c.y0 - baseline) if isinstance(c, LTChar) else (c.get_text(), 0.0, 0.0)
+                    for c in line
+                ]
+                sizes.extend(size for _, size, _ in chars if size)
+                page_lines.append((baseline, chars))
+        page_lines.sort(key=lambda entry: -entry[0])
+        pages_lines.append(page_lines)
+    # pdfminer's text boxes can hold two paragraphs (a heading and the next);
+    # a gap between baselines clearly above the usual line pitch starts a new one.
+    pitches = sorted(
+        a[0] - b[0] for lines in pages_lines for a, b in zip(lines, lines[1:]) if a[0] - b[0] > 0
+    )
+    pitch = pitches[len(pitches) // 2] if pitches else 0.0
+    boxes: list[list[list[tuple[str, float, float]]]] = []
+    page_starts: set[int] = set()  # indexes of boxes that open a page
+    for lines in pages_lines:
+        previous = None
+        for baseline, chars in lines:
+            if previous is None or previous - baseline > 1.3 * pitch:
+                if previous is None:
+                    page_starts.add(len(boxes))
+                boxes.append([])
+            boxes[-1].append(chars)
+            previous = baseline
+    char_count = sum(1 for box in boxes for line in box for ch, _, _ in line if not ch.isspace())
     if char_count < settings["min_pdf_chars_per_page"] * len(pages):
         raise ReadError(path, f"PDF has no text layer ({char_count} characters on {len(pages)} pages): a scanned document needs OCR first")
     sizes.sort()
     body_size = sizes[len(sizes) // 2]
-    small = 0.8 * body_size
+    # A footnote mark: digits smaller than the text and raised above its baseline.
+    small, raised = 0.9 * body_size, 0.15 * body_size
 
-    paragraphs: list[tuple[str, list[tuple[int, str]], str | None]] = []
-    for box in boxes:
+    paragraphs: list[tuple[str, list[tuple[int, str]], str | None, bool]] = []
+    for box_index, box in enumerate(boxes):
         text = ""
         marks: list[tuple[int, str]] = []
         leading_mark = None
         for line_chars in box:
             line_text, line_marks = "", []
             pending = ""
-            for ch, size in line_chars:
-                if size and size < small and ch.isdigit():
+            for ch, size, rise in line_chars:
+                if size and size < small and rise > raised and ch.isdigit():
                     pending += ch
                     continue
                 if pending:
@@ -348,13 +372,14 @@ def _read_pdf(path: Path, settings: dict) -> RawDocument:
             text = text.lstrip()
         if re.fullmatch(r"\d{1,4}", text) and not marks:
             continue  # a page number
-        paragraphs.append((text, marks, leading_mark))
+        paragraphs.append((text, marks, leading_mark, box_index in page_starts))
 
     # A paragraph broken by a page ends without final punctuation and the
-    # next one goes on in lower case: join them back.
+    # next page goes on in lower case: join them back.
     merged: list[tuple[str, list[tuple[int, str]], str | None]] = []
-    for text, marks, leading in paragraphs:
-        if merged and leading is None and merged[-1][2] is None and text[:1].islower() and not merged[-1][0].endswith(_SENTENCE_FINAL):
+    for text, marks, leading, opens_page in paragraphs:
+        if (opens_page and merged and leading is None and merged[-1][2] is None and text[:1].islower()
+                and not merged[-1][0].endswith(_SENTENCE_FINAL)):
             prev_text, prev_marks, _ = merged[-1]
             shift = len(prev_text) + 1
             merged[-1] = (prev_text + " " + text, prev_marks + [(p + shift, m) for p, m in marks], None)

@@ -200,12 +200,13 @@ def analyse(document: RawDocument | str, config: dict | None = None) -> Structur
                 and not lettered_heading):
             citation_breaks.append(_strip_span(text, previous[0], previous[1])[1])
             previous[1] = e
-        elif (last is not None and previous is None and not lettered_heading
+        elif (last is not None and not lettered_heading
               and text[last[0]:last[1]].rstrip().endswith((";", ","))
               and re.match(rf"^[ \t]*[{LOWER}]", line)):
             # A title or list wrapped over a blank line: the clause goes on.
             last[1] = e
-            paragraphs.pop()
+            if previous is None:
+                paragraphs.pop()
         else:
             paragraphs.append([s, e])
     paragraphs = [p for p in paragraphs if p is not None]
