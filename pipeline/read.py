@@ -136,7 +136,7 @@ def _read_txt(path: Path, settings: dict) -> RawDocument:
                     return _txt_document(path, text, variant)
             continue
         if zero_share > 0:
-            break  # NUL bytes in a single-byte or UTF-8 file: this is binary data
+            continue  # NUL bytes: only UTF-16 may hold them; anything else is binary
         try:
             text = data.decode(encoding)
         except UnicodeDecodeError:

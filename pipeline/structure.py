@@ -157,6 +157,13 @@ def analyse(document: RawDocument | str, config: dict | None = None) -> Structur
     warnings = list(document.warnings)
     abbreviations = frozenset(settings["abbreviations"])
     header_patterns = [re.compile(p) for p in settings["header_patterns"]]
+    authority_patterns = [re.compile(p) for p in settings["authority_patterns"]]
+
+    def is_header(paragraph: str) -> bool:
+        return any(p.search(paragraph) for p in header_patterns) or (
+            paragraph == paragraph.upper() and any(p.search(paragraph) for p in authority_patterns)
+        )
+
 
     # 1. Footnotes: declared by the format, or the export's trailing block.
     footnote_spans: list[tuple[int, int, str, int | None]] = []
@@ -215,13 +222,12 @@ def analyse(document: RawDocument | str, config: dict | None = None) -> Structur
     headings: list[Heading] = []
     sentences: list[Sentence] = []
     stack: list[tuple[str, str]] = []  # (kind, title)
-    seen_prose = False
     for index, (s, e) in enumerate(paragraphs):
         s, e = _strip_span(text, s, e)
         paragraph = text[s:e]
         spans = split_sentences(text, s, e, abbreviations)
         single = len(spans) == 1 and "\n" not in paragraph
-        if not seen_prose and index < 12 and any(p.search(paragraph) for p in header_patterns):
+        if index < settings["header_lines"] and is_header(paragraph):
             headings.append(Heading(s, e, 0, paragraph, "header"))
             continue
         kind = _heading_kind(paragraph, settings["max_heading_chars"]) if single else None
@@ -232,7 +238,6 @@ def analyse(document: RawDocument | str, config: dict | None = None) -> Structur
             stack.append((kind[0], paragraph))
             headings.append(Heading(s, e, len(stack), paragraph, kind[0]))
             continue
-        seen_prose = True
         path = [title for _, title in stack]
         sentences.extend(Sentence(a, b, list(path)) for a, b in spans)
 

@@ -1,0 +1,137 @@
+"""Readers: encodings, .docx and .pdf made from the seed, and bad input."""
+import codecs
+import re
+import unicodedata
+import zipfile
+
+import pytest
+
+from make_documents import write_docx, write_pdf
+from pipeline.config import load_config
+from pipeline.read import ReadError, read_document
+from pipeline.structure import analyse
+
+from conftest import FIXTURES
+
+SNIPPET = (FIXTURES / "thuong-mai.txt").read_text(encoding="utf-8")
+# Windows-1258 has no replacement character: the encoding cases use "*" for the footnote marks.
+PLAIN = SNIPPET.replace("\ufffd", "*")
+
+
+def to_cp1258(text: str) -> bytes:
+    """Windows-1258 spells most toned letters as base letter + combining tone."""
+    out = b""
+    for char in text:
+        try:
+            out += char.encode("cp1258")
+        except UnicodeEncodeError:
+            decomposed = unicodedata.normalize("NFD", char)
+            base = unicodedata.normalize("NFC", "".join(c for c in decomposed if c not in "\u0300\u0301\u0303\u0309\u0323"))
+            tones = "".join(c for c in decomposed if c in "\u0300\u0301\u0303\u0309\u0323")
+            out += (base + tones).encode("cp1258")
+    return out
+
+
+@pytest.mark.parametrize(
+    "encoded, encoding",
+    [
+        (codecs.BOM_UTF8 + PLAIN.encode("utf-8"), "utf-8-sig"),
+        (PLAIN.encode("utf-8"), "utf-8"),
+        (PLAIN.encode("utf-16"), "utf-16"),
+        (PLAIN.encode("utf-16-le"), "utf-16-le"),
+        (to_cp1258(PLAIN), "cp1258"),
+    ],
+    ids=["utf-8-bom", "utf-8", "utf-16-bom", "utf-16-le", "windows-1258"],
+)
+def test_text_encodings_give_the_same_nfc_text(tmp_path, encoded, encoding):
+    path = tmp_path / "report.txt"
+    path.write_bytes(encoded)
+    document = read_document(path)
+    assert document.encoding == encoding
+    assert document.text == unicodedata.normalize("NFC", PLAIN)
+
+
+def test_seed_text_is_nfc_with_one_more_char_per_decomposed_mark(seed_path, seed_raw):
+    source = seed_path.read_text(encoding="utf-8")
+    assert unicodedata.is_normalized("NFC", seed_raw.text)
+    assert len(source) - len(seed_raw.text) == 123  # combining marks folded into their letters
+
+
+@pytest.mark.parametrize(
+    "name, content, message",
+    [
+        ("empty.txt", b"", "empty file"),
+        ("blank.txt", b"  \n\n ", "holds no text"),
+        ("image.txt", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00", "binary data"),
+        ("russian.txt", "Отчёт о социально-экономическом положении области".encode("koi8-r"), "unsupported text encoding"),
+        ("report.rtf", b"{\\rtf1 abc}", "unsupported file type .rtf"),
+        ("truncated.docx", b"PK\x03\x04\x14\x00\x06\x00", "not a valid .docx"),
+        ("broken.pdf", b"%PDF-1.7\n1 0 obj <<", "not a valid PDF"),
+    ],
+)
+def test_bad_input_gets_a_clear_error_naming_the_file(tmp_path, name, content, message):
+    path = tmp_path / name
+    path.write_bytes(content)
+    with pytest.raises(ReadError, match=re.escape(message)) as error:
+        read_document(path)
+    assert str(error.value).startswith(str(path))
+
+
+def test_size_limit_and_missing_file(tmp_path):
+    config = load_config()
+    config["read"]["max_bytes"] = 100
+    path = tmp_path / "big.txt"
+    path.write_text("Doanh thu tăng. " * 20, encoding="utf-8")
+    with pytest.raises(ReadError, match="above the limit of 100 bytes"):
+        read_document(path, config)
+    with pytest.raises(ReadError, match="no such file"):
+        read_document(tmp_path / "missing.txt")
+
+
+def test_scanned_and_encrypted_pdf(tmp_path):
+    with pytest.raises(ReadError, match="no text layer"):
+        read_document(write_pdf("", tmp_path / "scan.pdf", scanned=True))
+    with pytest.raises(ReadError, match="encrypted PDF"):
+        read_document(write_pdf(SNIPPET, tmp_path / "locked.pdf", password="mật khẩu"))
+
+
+def _comparable(text: str) -> str:
+    """A sentence without the layout the formats differ in (citation breaks, spaces)."""
+    text = re.sub(r"\s+", " ", text)
+    return re.sub(r" (?=[.,;:…)])", "", text).strip()
+
+
+def _sentences(document):
+    structure = analyse(document)
+    return structure, [_comparable(document.text[s.start:s.end]) for s in structure.sentences]
+
+
+def test_docx_of_the_seed_gives_the_same_sentences_and_footnotes(tmp_path, seed_path, seed_raw, seed_structure):
+    document = read_document(write_docx(seed_path.read_text(encoding="utf-8"), tmp_path / "seed.docx"))
+    assert document.format == "docx" and document.warnings == []
+    structure, sentences = _sentences(document)
+    assert sentences == [_comparable(seed_raw.text[s.start:s.end]) for s in seed_structure.sentences]
+    assert [h.title for h in structure.headings] == [h.title for h in seed_structure.headings]
+    assert [f.cited_in for f in structure.footnotes] == [f.cited_in for f in seed_structure.footnotes]
+    assert len(structure.footnotes) == 49
+
+
+def test_docx_tables_are_read_as_rows(tmp_path):
+    import docx
+
+    word = docx.Document()
+    word.add_paragraph("Bảng 1. Kết quả")
+    table = word.add_table(rows=2, cols=2)
+    for r, row in enumerate([["Chỉ tiêu", "Tăng (%)"], ["Công nghiệp", "9,6"]]):
+        for c, value in enumerate(row):
+            table.cell(r, c).text = value
+    word.save(tmp_path / "table.docx")
+    assert read_document(tmp_path / "table.docx").text == "Bảng 1. Kết quả\nChỉ tiêu\tTăng (%)\nCông nghiệp\t9,6"
+
+
+def test_pdf_of_the_seed_gives_the_same_sentences_and_footnotes(tmp_path, seed_path, seed_raw, seed_structure):
+    document = read_document(write_pdf(seed_path.read_text(encoding="utf-8"), tmp_path / "seed.pdf"))
+    assert document.format == "pdf" and document.warnings == []
+    structure, sentences = _sentences(document)
+    assert sentences == [_comparable(seed_raw.text[s.start:s.end]) for s in seed_structure.sentences]
+    assert [f.cited_in for f in structure.footnotes] == [f.cited_in for f in seed_structure.footnotes]

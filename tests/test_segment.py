@@ -1,0 +1,95 @@
+"""The underthesea tokenizer: exact offsets, numbers cut from units, one pass."""
+import json
+import unicodedata
+import warnings
+from pathlib import Path
+
+import pytest
+
+from pipeline.segment import NUMBER, UndertheseaTokenizer, align, blank_pipeline
+
+CASES = [json.loads(line) for line in (Path(__file__).parent / "cases" / "segment.jsonl").read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c["text"][:30] for c in CASES])
+def test_tokens_match_case_file(nlp, case):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no alignment problem on these
+        doc = nlp.make_doc(case["text"])
+    assert [t.text for t in doc if not t.is_space] == case["tokens"]
+    tags = {t.text: t.tag_ for t in doc}
+    assert all(tags[number] == "M" for number in case["numbers"])
+    assert doc.text == case["text"]
+
+
+def test_glued_unit_is_its_own_token_tagged_as_unit(nlp):
+    doc = nlp.make_doc("Diện tích vải 28.126ha, đóng góp 3,2 điểm")
+    assert [(t.text, t.tag_, t.idx) for t in doc if t.text in ("28.126", "ha", "3,2")] == [
+        ("28.126", "M", 14), ("ha", "Nu", 20), ("3,2", "M", 33),
+    ]
+    assert [t.text for t in doc][-2:] == ["3,2", "điểm"]
+    assert doc[2].pos_ == "NUM"
+
+
+def test_offsets_slice_back_to_every_token_of_the_seed(seed_annotated):
+    text = seed_annotated.raw.text
+    doc = seed_annotated.doc
+    assert doc.text == text
+    assert all(text[t.idx:t.idx + len(t.text)] == t.text for t in doc)
+    assert len([t for t in doc if not t.is_space]) > 14000
+    # The seed aligns completely: nothing was left to "unknown" tokens.
+    assert doc.user_data["tokenizer_warnings"] == []
+
+
+def test_nfd_words_of_the_seed_are_matched_after_normalisation(seed_path, seed_annotated):
+    source = seed_path.read_text(encoding="utf-8")
+    phrase = "các mặt hàng như lương thực, thực phẩm"
+    # The export holds this phrase (partly) decomposed: only NFC makes it match.
+    assert phrase not in source and phrase in unicodedata.normalize("NFC", source)
+    text = seed_annotated.raw.text
+    start = text.index(phrase)
+    tokens = [t.text for t in seed_annotated.doc if start <= t.idx < start + len(phrase)]
+    assert tokens == ["các", "mặt hàng", "như", "lương thực", ",", "thực phẩm"]
+
+
+def test_each_line_is_segmented_once(monkeypatch):
+    """pos_tag segments as it tags: one underthesea pass per line, no second
+    word_tokenize for the words."""
+    import underthesea
+
+    real = underthesea.word_tokenize
+    segmented = []
+
+    def counting(text, *args, **kwargs):
+        segmented.append(text)
+        return real(text, *args, **kwargs)
+
+    monkeypatch.setattr(underthesea, "word_tokenize", counting)
+    tokenizer = UndertheseaTokenizer(blank_pipeline().vocab)
+    doc = tokenizer("Dòng một tăng 9,2%.\n\nDòng hai giảm 1,1%.")
+    assert segmented == ["Dòng một tăng 9,2%.", "Dòng hai giảm 1,1%."]
+    assert [t.text for t in doc if t.is_space] == ["\n\n"]
+    assert [t.tag_ for t in doc if t.text in ("9,2", "1,1")] == ["M", "M"]
+
+
+def test_unalignable_word_is_kept_and_reported():
+    tokens, problems = align("abc xyz", ["abc", "qqq"], "X", ["N", "N"])
+    assert [(t.start, t.end, t.tag) for t in tokens] == [(0, 3, "N"), (4, 7, "X")]
+    assert problems == [
+        "underthesea word 'qqq' not found in the text after offset 4",
+        "no underthesea word for 'xyz' at offset 4",
+    ]
+
+
+def test_tokenizer_warns_instead_of_dropping_text(nlp, monkeypatch):
+    tokenizer = UndertheseaTokenizer(nlp.vocab)
+    tokenizer._pos_tag = lambda line: [("hoàn toàn khác", "N")]
+    with pytest.warns(UserWarning, match="no underthesea word for 'Vải'"):
+        doc = tokenizer("Vải thiều")
+    assert [t.text for t in doc] == ["Vải", "thiều"]
+    assert [t.tag_ for t in doc] == ["X", "X"]
+
+
+def test_number_pattern_leaves_names_with_digits_whole():
+    found = [m.group() for m in NUMBER.finditer("Covid-19, K44, m2, lớp 12, 2016-2020, (-1,1%), 1.096")]
+    assert found == ["12", "2016-2020", "1,1", "1.096"]
