@@ -71,6 +71,11 @@ class AtomicJsonLines:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         handle, self._tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".partial", dir=self.path.parent)
+        # mkstemp makes the file private (0600); the result should have the
+        # permissions any file the user writes gets.
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(self._tmp, 0o666 & ~umask)
         self._file = os.fdopen(handle, "w", encoding="utf-8")
         self.count = 0
 

@@ -1,5 +1,6 @@
 """The installed ``vnreport`` command, run as a user would."""
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -49,6 +50,9 @@ def test_annotate_writes_json_lines_and_goes_on_past_a_bad_file(tmp_path):
     assert [t["text"] for t in tokens[exports:exports + 3]] == ["4.385", "triệu", "USD"]
     assert (tokens[exports]["tag"], tokens[exports]["pos"]) == ("M", "NUM")
     assert not list(out.parent.glob("*.partial"))  # written atomically
+    umask = os.umask(0)
+    os.umask(umask)
+    assert out.stat().st_mode & 0o777 == 0o666 & ~umask
 
 
 @pytest.mark.slow
