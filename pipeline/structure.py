@@ -34,8 +34,8 @@ _NUMBER_LABEL = re.compile(r"^(\d{1,2}(?:\.\d{1,2})*)")
 # A sentence ends at . ! ? … or "..." (with closing quotes or brackets after it)
 # followed by white space and something that can open a sentence.
 _SENTENCE_END = re.compile(rf"(?:\.\.\.|…|[.!?])[\"”’)\]]*(?=\s+[{UPPER}0-9\"“'(\-–•+])")
-# Word's export sometimes glues sentences: "vận tải.Số doanh nghiệp".
-_GLUED_END = re.compile(rf"(?<=[{LOWER}]{{2}})\.(?=[{UPPER}][{LOWER}])")
+# Word's export sometimes glues sentences: "vận tải.Số doanh nghiệp", "Park…Giá trị".
+_GLUED_END = re.compile(rf"(?<=[{LOWER}]{{2}})[.…](?=[{UPPER}][{LOWER}])")
 # Where the export's citation break left the next line starting mid-sentence.
 _CONTINUATION = re.compile(rf"^[ \t]*(?:[.,;:)…]|[{LOWER}])")
 # An enumeration label at the start of a paragraph ("1.", "2.1.", "II.", "a.")
@@ -105,8 +105,11 @@ def split_sentences(text: str, start: int, end: int, abbreviations: frozenset[st
         if match.group().startswith(".") and not match.group().startswith("..."):
             if _LEADING_LABEL.match(chunk[: match.start()]):
                 continue
-            word = re.search(r"(\S+)$", chunk[: match.start()])
-            if word and (word.group(1) in abbreviations or re.fullmatch(rf"[{UPPER}]", word.group(1))):
+            words = chunk[: match.start()].split()
+            # An initial ("Nguyễn V. An") is one capital after a capitalised word;
+            # "quý I." ends a sentence.
+            initial = len(words) >= 2 and re.fullmatch(rf"[{UPPER}]", words[-1]) and words[-2][:1].isupper()
+            if words and (words[-1] in abbreviations or initial):
                 continue
         cuts.append(match.end())
     cuts.extend(m.end() for m in _GLUED_END.finditer(chunk))

@@ -59,7 +59,7 @@ def test_annotate_writes_json_lines_and_goes_on_past_a_bad_file(tmp_path):
 def test_annotate_with_no_file_runs_the_bundled_sample(tmp_path):
     result = run("annotate", "--out", "sample.jsonl", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
-    assert "59 headings, 484 sentences (60 in 49 footnotes)" in result.stdout
+    assert "59 headings, 485 sentences (60 in 49 footnotes)" in result.stdout
     [document] = [json.loads(line) for line in (tmp_path / "sample.jsonl").read_text(encoding="utf-8").splitlines()]
     assert document["doc_id"] == "bac-giang-2020-h1-report"
     assert len(document["footnotes"]) == 49

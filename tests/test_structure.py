@@ -10,7 +10,7 @@ def test_seed_counts(seed_structure):
     assert [h.level for h in seed_structure.headings].count(0) == 1  # "BÁO CÁO"
     body = [s for s in seed_structure.sentences if not s.is_footnote]
     notes = [s for s in seed_structure.sentences if s.is_footnote]
-    assert (len(body), len(notes)) == (424, 60)
+    assert (len(body), len(notes)) == (425, 60)
 
 
 def test_heading_levels_and_kinds(seed_structure):
@@ -101,6 +101,9 @@ def test_sentence_splitter_cases():
     assert split("được tăng cường... Trong thời điểm") == ["được tăng cường...", "Trong thời điểm"]
     assert split("dịch tả lợn châu Phi... diễn biến") == ["dịch tả lợn châu Phi... diễn biến"]
     assert split("vận tải.Số doanh nghiệp") == ["vận tải.", "Số doanh nghiệp"]
+    assert split("Saigontel Central Park…Giá trị sản xuất tăng") == ["Saigontel Central Park…", "Giá trị sản xuất tăng"]
+    assert split("đà tăng trưởng âm của quý I. Tổng sản phẩm") == ["đà tăng trưởng âm của quý I.", "Tổng sản phẩm"]
+    assert split("ông Nguyễn V. An phát biểu") == ["ông Nguyễn V. An phát biểu"]
     assert split("tại TP. Hồ Chí Minh") == ["tại TP. Hồ Chí Minh"]
     assert split("2.1. Sản xuất công nghiệp") == ["2.1. Sản xuất công nghiệp"]
 

@@ -1,0 +1,208 @@
+"""Rule-only annotator: number and unit patterns, baseline phrases, class cues.
+
+Two uses: it proposes the spans a person then reviews when building gold data,
+and it is the baseline the trained models must beat in ``vnreport evaluate``.
+Word lists are in ``config/rules.toml``.
+"""
+from __future__ import annotations
+
+import re
+
+from spacy.tokens import Doc
+
+from .records import Entity, rules_config
+from .structure import Sentence
+
+# A well-formed Vietnamese number ("." thousands groups, "," decimals), a
+# fraction, a date or a range, with a minus sign after a bracket or a space.
+_NUM = r"(?:\d{1,3}(?:\.\d{3})+(?:,\d+)?|\d+(?:,\d+)?)"
+_NUMBER = re.compile(
+    rf"(?<![\w./,])(?<![^\W_][\-–])(?:(?<=[(\s])-|^-)?{_NUM}(?:/{_NUM})*(?:\s?[-–]\s?{_NUM})?(?![\w/]*[/\-][A-ZĐ])(?![.,]?\d)"
+)
+_FULL_DATE = re.compile(r"^\d{1,2}/\d{1,2}/\d{2,4}$")
+_VERBS = (
+    "tăng", "giảm", "đạt", "ước đạt", "ước", "chiếm", "bằng", "là", "có", "được", "vượt", "xếp", "đứng", "đóng góp",
+    "góp", "làm giảm", "gấp", "còn", "tiếp đến", "thu", "cấp", "thực hiện", "hoàn thành", "giải ngân", "nộp",
+    "tiếp tục", "đã", "vẫn", "sẽ", "đang", "cũng", "với", "trên", "gần", "khoảng", "hơn",
+)
+_LEADING = re.compile(
+    rf"^(?:\s|trong đó|riêng|còn|và|tiếp đến là|tiếp đến|đặc biệt|cụ thể|bao gồm|gồm|như|các|những|khu vực|ngành|toàn tỉnh|đến nay|hiện|"
+    rf"trong \d+ tháng(?: đầu năm)?(?: \d{{4}})?|\d+ tháng(?: đầu năm)?(?: \d{{4}})?|sáu tháng(?: đầu năm)?(?: \d{{4}})?|"
+    rf"tính đến[^,]*|đến hết[^,]*|năm \d{{4}}|[-–•:])+",
+    re.IGNORECASE,
+)
+
+
+def _word_list_pattern(words: list[str]) -> str:
+    return "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True))
+
+
+class RuleAnnotator:
+    """Proposes METRIC, VALUE, UNIT and BASELINE spans and a sentence class."""
+
+    def __init__(self, rules: dict | None = None):
+        self.rules = rules or rules_config()
+        values, units, baselines = self.rules["values"], self.rules["units"], self.rules["baselines"]
+        self._not_after = re.compile(rf"(?:^|\W)(?:{_word_list_pattern(values['not_after'])})(?:\s+số)?\s*[-–]?\s*$", re.IGNORECASE)
+        self._not_before = re.compile(rf"^\s*(?:{_word_list_pattern(values['not_before'])})(?!\w)", re.IGNORECASE)
+        scales = _word_list_pattern(list(units["scales"]))
+        measures = _word_list_pattern(units["measures"])
+        self._unit = re.compile(
+            rf"^\s?(?:(?:(?:{scales})(?:\s+(?:{measures}))?)|(?:{measures}))(?:/(?:dự án|người|tháng|năm|ha|lớp|hộ|nữ))?(?!\w)"
+        )
+        self._baseline_head = re.compile(rf"^\s*(?:{_word_list_pattern([h for h, _ in baselines['heads']])})(?!\w)")
+        self._comparator = re.compile(r"^\s*(?:so với|so)\s+", re.IGNORECASE)
+        # A baseline ends at punctuation (not a dot inside a number), a stop word,
+        # or a number other than a year ("chỉ tiêu giao 2.650 công dân").
+        self._baseline_stop = re.compile(
+            rf"\s(?:{_word_list_pattern(baselines['stop_words'])})(?!\w)|[,;:()\n]|\.(?!\d)|\s(?!(?:19|20)\d\d(?!\d))\d"
+        )
+
+    # --- entities -----------------------------------------------------------
+
+    def values(self, text: str, start: int, end: int) -> list[Entity]:
+        found = []
+        sentence = text[start:end]
+        for match in _NUMBER.finditer(sentence):
+            number = match.group()
+            before = sentence[:match.start()]
+            after = sentence[match.end():]
+            if _FULL_DATE.match(number.lstrip("-")):
+                continue
+            if re.fullmatch(r"(19|20)\d\d([-–](19|20)\d\d)?", number) and not self._unit.match(after):
+                continue  # a year or a span of years
+            if "/" in number and re.search(r"(?:ngày|hết|đến|từ)\s*$", before, re.IGNORECASE):
+                continue  # "đến 30/6"
+            if "/" in number and before.endswith("(") and after.startswith(")"):
+                continue  # "(03/2)": a date in brackets
+            if self._not_after.search(before) or self._not_before.match(after):
+                continue
+            found.append(Entity(start + match.start(), start + match.end(), "VALUE"))
+        return found
+
+    def unit_after(self, doc: Doc | None, text: str, value: Entity, end: int) -> Entity | None:
+        after = text[value.end:end]
+        if re.search(r"(?:xếp|đứng|xếp hạng)\s+(?:thứ\s+)?$", text[max(0, value.start - 15):value.start]):
+            return None  # a rank has no unit
+        match = self._unit.match(after)
+        if match:
+            lead = len(match.group()) - len(match.group().lstrip())
+            return Entity(value.end + lead, value.end + match.end(), "UNIT")
+        if doc is None:
+            return None
+        units = self.rules["units"]
+        token = next((t for t in doc if t.idx >= value.end and not t.is_space), None)
+        if (token is not None and token.idx <= value.end + 1 and token.idx + len(token.text) <= end
+                and token.tag_ in units["noun_tags"] and token.text not in units["not_units"]
+                and (token.text[:1].islower() or token.text.isupper())):
+            return Entity(token.idx, token.idx + len(token.text), "UNIT")
+        return None
+
+    def baseline_after(self, text: str, position: int, end: int) -> Entity | None:
+        after = text[position:end]
+        comparator = self._comparator.match(after)
+        if comparator:
+            phrase_start = comparator.end()
+        else:
+            head = self._baseline_head.match(after)
+            if not head:
+                return None
+            phrase_start = len(head.group()) - len(head.group().lstrip())
+        rest = after[phrase_start:]
+        stop = self._baseline_stop.search(rest, 1)
+        phrase = rest[: stop.start()] if stop else rest
+        words = phrase.split()[: self.rules["baselines"]["max_words"]]
+        if not words:
+            return None
+        phrase = " ".join(words)
+        if not rest.startswith(phrase):  # irregular spacing: keep the text's own span
+            phrase = rest[: len(phrase)].rstrip()
+        begin = position + phrase_start
+        return Entity(begin, begin + len(phrase.rstrip()), "BASELINE")
+
+    def metric_before(self, doc: Doc | None, text: str, sentence_start: int, value: Entity, taken: list[Entity]) -> Entity | None:
+        limit = max([e.end for e in taken if e.end <= value.start] + [sentence_start])
+        prefix = text[limit:value.start]
+        # Blank out closed brackets: "(giá hiện hành)" is never part of a metric.
+        masked = re.sub(r"\([^()]*\)", lambda m: " " * len(m.group()), prefix)
+        cut = max(masked.rfind(c) for c in ",;:(")
+        clause_start = cut + 1
+        clause = masked[clause_start:]
+        verb = None
+        for word in _VERBS:
+            for match in re.finditer(rf"(?<!\w){re.escape(word)}(?!\w)", clause, re.IGNORECASE):
+                if verb is None or match.start() < verb:
+                    verb = match.start()
+        noun_phrase = clause[:verb] if verb is not None else ""
+        lead = _LEADING.match(noun_phrase)
+        offset = lead.end() if lead else 0
+        phrase = noun_phrase[offset:].rstrip()
+        if not re.search(r"[^\W\d_]", phrase) or len(phrase.split()) > 10 or re.search(r"\d|[()…]", phrase):
+            return None
+        begin = limit + clause_start + offset
+        return Entity(begin, begin + len(phrase), "METRIC")
+
+    def entities(self, doc: Doc | None, text: str, sentence: Sentence | tuple[int, int]) -> list[Entity]:
+        start, end = (sentence.start, sentence.end) if isinstance(sentence, Sentence) else sentence
+        spans: list[Entity] = []
+        for value in self.values(text, start, end):
+            if spans and value.start < spans[-1].end:
+                continue
+            unit = self.unit_after(doc, text, value, end)
+            after = unit.end if unit else value.end
+            baseline = self.baseline_after(text, after, end)
+            metric = self.metric_before(doc, text, start, value, spans)
+            if metric is not None:
+                spans.append(metric)
+            spans.append(value)
+            if unit is not None:
+                spans.append(unit)
+            if baseline is not None:
+                spans.append(baseline)
+        spans.sort(key=lambda e: e.start)
+        clean: list[Entity] = []
+        for span in spans:
+            if clean and span.start < clean[-1].end:
+                continue
+            clean.append(span)
+        return clean
+
+    # --- sentence classes ---------------------------------------------------
+
+    def sentence_class(self, text: str, section: list[str], is_footnote: bool = False) -> str:
+        lowered = text.lower()
+        main = re.split(r"(?:,\s*|\s)(?:song|nhưng|tuy nhiên)(?:,)?\s", lowered)[-1]
+        if not section and not is_footnote or re.match(r"^(trên đây là|nơi nhận)", lowered):
+            return "other"
+        if text.isupper():
+            return "other"
+        if re.match(r"^(do|nguyên nhân|kết quả này có được nhờ|sở dĩ|vì)\b", lowered):
+            return "cause"
+        if re.match(r"^dự báo", lowered):
+            return "other"
+        # The deepest heading with a cue decides: "1. Tồn tại, hạn chế" under
+        # "II. HẠN CHẾ VÀ NGUYÊN NHÂN" holds limitations, not causes.
+        cues = (
+            ("cause", r"NGUYÊN NHÂN"), ("other", r"DỰ BÁO"),
+            ("task", r"NHIỆM VỤ|GIẢI PHÁP|PHƯƠNG HƯỚNG|KIẾN NGHỊ|KẾ HOẠCH .*CUỐI NĂM"),
+            # "tháo gỡ khó khăn", "khắc phục hạn chế" name a task, not a shortcoming.
+            ("limitation", r"(?<!GỠ )(?<!PHỤC )(?:HẠN CHẾ|TỒN TẠI|KHÓ KHĂN|YẾU KÉM)"),
+        )
+        for heading in reversed([h.upper() for h in section]):
+            found = [(heading.find(m.group()), label) for label, cue in cues for m in [re.search(cue, heading)] if m]
+            if found:
+                label = min(found)[1] if len(found) > 1 else found[0][1]
+                if label == "task" and is_footnote:
+                    break
+                return label
+        limitation = re.search(
+            r"(?<!\w)(còn|chưa|hạn chế|khó khăn|chậm|bất cập|vướng mắc|giảm mạnh|thấp|tiềm ẩn|nguy cơ|ảnh hưởng nặng nề|gián đoạn|đình trệ)(?!\w)",
+            main,
+        )
+        if limitation and not re.search(r"(?<!\w)(tăng|đạt|hoàn thành|được)(?!\w)", main[: limitation.start()]):
+            return "limitation"
+        return "achievement"
+
+
+LABELS = ("METRIC", "VALUE", "UNIT", "BASELINE")
+CLASSES = ("achievement", "limitation", "cause", "task", "other")
