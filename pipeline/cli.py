@@ -50,6 +50,94 @@ def _annotate(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
+def _corpus_paths(args: argparse.Namespace) -> list[Path]:
+    from .corpus import default_corpus_files
+
+    return [Path(p) for p in args.paths] or default_corpus_files()
+
+
+def _corpus_check(args: argparse.Namespace) -> int:
+    from .corpus import check_document, load_documents, stats
+
+    paths = _corpus_paths(args)
+    documents = load_documents(paths)
+    nlp = None if args.no_tokens else load_pipeline(load_config())
+    problems = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for document in documents:
+            problems.extend(check_document(document, nlp))
+    for problem in problems:
+        print(problem)
+    counts = stats(documents)
+    print(f"{counts['documents']} documents, {counts['sentences']} sentences, {counts['records']} records")
+    print("labels:  " + ", ".join(f"{k} {v}" for k, v in counts["labels"].items()))
+    print("classes: " + ", ".join(f"{k} {v}" for k, v in counts["classes"].items()))
+    print(f"{len(problems)} problems" if problems else "no problems")
+    return 1 if problems else 0
+
+
+def _corpus_stats(args: argparse.Namespace) -> int:
+    import json
+
+    from .corpus import CLASSES, LABELS, load_documents, stats
+
+    counts = stats(load_documents(_corpus_paths(args)))
+    if args.json:
+        print(json.dumps(counts, ensure_ascii=False, indent=2))
+        return 0
+    columns = ["split", "docs", "sentences", *LABELS, *CLASSES]
+    rows = [[split, c["documents"], c["sentences"], *(c["labels"].get(k, 0) for k in LABELS), *(c["classes"].get(k, 0) for k in CLASSES)]
+            for split, c in counts["splits"].items()]
+    rows.append(["all", counts["documents"], counts["sentences"], *(counts["labels"].get(k, 0) for k in LABELS),
+                 *(counts["classes"].get(k, 0) for k in CLASSES)])
+    widths = [max(len(str(r[i])) for r in [columns, *rows]) for i in range(len(columns))]
+    for row in [columns, *rows]:
+        print("  ".join(str(v).rjust(w) for v, w in zip(row, widths)))
+    return 0
+
+
+def _corpus_pre_annotate(args: argparse.Namespace) -> int:
+    from .annotate import annotate_file
+    from .corpus import document_from_annotated, pre_annotate, save_documents
+
+    config = load_config()
+    nlp = load_pipeline(config)
+    documents = []
+    for path in args.files:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            annotated = annotate_file(path, nlp=nlp, config=config)
+        documents.append(pre_annotate(document_from_annotated(annotated, split=args.split, origin=args.origin), annotated))
+    save_documents(documents, args.out)
+    print(f"wrote {len(documents)} pre-annotated document(s) to {args.out}: review every sentence before using them as gold")
+    return 0
+
+
+def _corpus_export(args: argparse.Namespace) -> int:
+    from .convert import export_documents
+    from .corpus import load_documents
+
+    documents = load_documents(_corpus_paths(args))
+    count = export_documents(documents, args.format, args.out, nlp=load_pipeline(load_config()) if args.format == "docbin" else None)
+    print(f"exported {count} document(s) as {args.format} to {args.out}")
+    return 0
+
+
+def _corpus_import(args: argparse.Namespace) -> int:
+    from .convert import import_documents
+    from .corpus import check_document, load_documents, save_documents
+
+    templates = load_documents([args.template]) if args.template else []
+    documents = import_documents(args.file, args.format, templates)
+    save_documents(documents, args.out)
+    problems = [p for d in documents for p in check_document(d)]
+    for problem in problems:
+        print(problem)
+    print(f"imported {len(documents)} document(s) to {args.out}; {len(problems)} problems")
+    return 1 if problems else 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="vnreport",
@@ -69,6 +157,44 @@ def build_parser() -> argparse.ArgumentParser:
     annotate.add_argument("--tokens", action="store_true", help="include the tokens (offsets, text, POS) of each document")
     annotate.add_argument("--config", default=None, help="pipeline settings (TOML); default: the packaged config")
     annotate.set_defaults(handler=_annotate)
+
+    corpus = commands.add_parser("corpus", help="check, count, pre-annotate and convert labelled data",
+                                 description="The labelled corpus (JSON Lines, see corpus/ANNOTATION-GUIDE.md).")
+    corpus_commands = corpus.add_subparsers(dest="corpus_command", required=True, metavar="COMMAND")
+    check = corpus_commands.add_parser("check", help="validate corpus files and print counts per label and class",
+                                       description="Validate labels, overlaps, offsets, token alignment and records. "
+                                       "With no PATH, checks the project's corpus (corpus/gold).")
+    check.add_argument("paths", nargs="*", metavar="PATH", help="corpus JSON Lines files; default: corpus/gold/*.jsonl")
+    check.add_argument("--no-tokens", action="store_true", help="skip the token-alignment check (no underthesea run)")
+    check.set_defaults(handler=_corpus_check)
+    stats_parser = corpus_commands.add_parser("stats", help="table of labels and classes per split",
+                                              description="Counts per split. With no PATH, of the project's corpus.")
+    stats_parser.add_argument("paths", nargs="*", metavar="PATH", help="corpus JSON Lines files; default: corpus/gold/*.jsonl")
+    stats_parser.add_argument("--json", action="store_true", help='print {"documents", "labels", "classes", "splits"} as JSON')
+    stats_parser.set_defaults(handler=_corpus_stats)
+    pre = corpus_commands.add_parser("pre-annotate", help="rule-proposed labels for new reports, to review and correct",
+                                     description="Read report files and write corpus documents whose spans, classes and "
+                                     "records are proposed by the rule annotator. They are silver until reviewed.")
+    pre.add_argument("files", nargs="+", metavar="FILE")
+    pre.add_argument("--out", required=True, help="corpus JSON Lines file to write")
+    pre.add_argument("--split", default="train", choices=("train", "dev", "test"))
+    pre.add_argument("--origin", default="", help="where the report came from (kept in the document)")
+    pre.set_defaults(handler=_corpus_pre_annotate)
+    export = corpus_commands.add_parser("export", help="write corpus documents for Label Studio, doccano, spaCy or review",
+                                        description="Formats: label-studio (JSON task list), doccano (JSONL, one line a "
+                                        "sentence), markup (one sentence a line with [M ...] [V ...]), docbin (spaCy training data).")
+    export.add_argument("paths", nargs="*", metavar="PATH", help="corpus JSON Lines files; default: corpus/gold/*.jsonl")
+    export.add_argument("--format", required=True, choices=("label-studio", "doccano", "markup", "docbin"))
+    export.add_argument("--out", required=True)
+    export.set_defaults(handler=_corpus_export)
+    importer = corpus_commands.add_parser("import", help="bring labelled data back from Label Studio, doccano or markup",
+                                          description="Convert a Label Studio export, doccano JSONL, markup or correction "
+                                          "lines back into corpus documents, and check them.")
+    importer.add_argument("file", metavar="FILE")
+    importer.add_argument("--format", required=True, choices=("label-studio", "doccano", "markup", "edits"))
+    importer.add_argument("--template", help="the corpus file the data was exported from (needed for doccano, markup, edits)")
+    importer.add_argument("--out", required=True)
+    importer.set_defaults(handler=_corpus_import)
     return parser
 
 

@@ -295,3 +295,66 @@ def apply_edits(document: dict, edits: str) -> dict:
             entities.append(addition)
     document["entities"] = sorted(entities, key=lambda e: e["start"])
     return document
+
+
+# --- files ------------------------------------------------------------------
+
+def export_documents(documents: list[dict], fmt: str, out, nlp=None) -> int:
+    """Write documents in one of the exchange formats; returns how many."""
+    import json
+    from pathlib import Path
+
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if fmt == "label-studio":
+        tasks = [to_label_studio(d) for d in documents]
+        out.write_text(json.dumps(tasks, ensure_ascii=False, indent=1), encoding="utf-8")
+    elif fmt == "doccano":
+        with open(out, "w", encoding="utf-8") as f:
+            for document in documents:
+                for line in to_doccano(document):
+                    f.write(json.dumps(line, ensure_ascii=False) + "\n")
+    elif fmt == "markup":
+        out.write_text("".join(f"# {d['doc_id']}\n" + to_markup(d) for d in documents), encoding="utf-8")
+    elif fmt == "docbin":
+        to_docbin(documents, nlp).to_disk(out)
+    else:
+        raise ValueError(f"unknown format {fmt!r}")
+    return len(documents)
+
+
+def import_documents(path, fmt: str, templates: list[dict]) -> list[dict]:
+    """Corpus documents from a file in an exchange format."""
+    import json
+    from pathlib import Path
+
+    text = Path(path).read_text(encoding="utf-8")
+    by_id = {t["doc_id"]: t for t in templates}
+    if fmt == "label-studio":
+        tasks = json.loads(text)
+        tasks = tasks if isinstance(tasks, list) else [tasks]
+        return [from_label_studio(task, by_id.get(task["data"].get("doc_id"))) for task in tasks]
+    if not templates:
+        raise ValueError(f"{fmt} data carries no document text: give --template, the corpus file it was exported from")
+    if fmt == "doccano":
+        lines = [json.loads(line) for line in text.splitlines() if line.strip()]
+        grouped: dict[str, list[dict]] = {}
+        for line in lines:
+            grouped.setdefault(line.get("doc_id", templates[0]["doc_id"]), []).append(line)
+        return [from_doccano(group, by_id[doc_id]) for doc_id, group in grouped.items()]
+    if fmt in ("markup", "edits"):
+        sections: dict[str, list[str]] = {}
+        current = templates[0]["doc_id"]
+        for line in text.splitlines():
+            if line.startswith("# ") and line[2:].strip() in by_id:
+                current = line[2:].strip()
+                continue
+            sections.setdefault(current, []).append(line)
+        documents = []
+        for doc_id, template in by_id.items():
+            body = "\n".join(sections.get(doc_id, []))
+            document = apply_markup(template, body) if fmt == "markup" else apply_edits(template, body)
+            document["records"] = relink_records(document)
+            documents.append(document)
+        return documents
+    raise ValueError(f"unknown format {fmt!r}")

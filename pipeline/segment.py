@@ -169,6 +169,40 @@ def recut_numbers(text: str, tokens: list[Token], number_tag: str, glued_unit_ta
     return merged
 
 
+def detach_syllables(text: str, tokens: list[Token], settings: dict, number_tag: str) -> list[Token]:
+    """Cut a verb syllable off the word underthesea joined it to (see
+    ``[tokenizer.detach]`` in the config)."""
+    final: dict[str, list[str]] = settings["final"]
+    after_number = set(settings["after_number"])
+    scale_words = set(settings["scale_words"])
+    out: list[Token] = []
+    for token in tokens:
+        word = text[token.start:token.end]
+        syllables = word.split()
+        cut = False
+        if len(syllables) > 1:
+            last = syllables[-1].lower()
+            if last in final and word.lower() not in final[last]:
+                cut = True
+            previous = out[-1] if out else None
+            previous_text = text[previous.start:previous.end].lower() if previous else ""
+            if last in after_number and previous and (previous.tag == number_tag or previous_text in scale_words):
+                cut = True
+            following = re.match(r"\s*(\S+)", text[token.end:])
+            if last in settings["before_word"] and following and following.group(1).lower() in settings["before_word"][last]:
+                cut = True
+        if cut:
+            split_at = token.start + word.rstrip().rfind(" ")
+            head_end = split_at
+            while head_end > token.start and text[head_end - 1].isspace():
+                head_end -= 1
+            out.append(Token(token.start, head_end, token.tag))
+            out.append(Token(split_at + 1, token.end, "V"))
+        else:
+            out.append(token)
+    return out
+
+
 class UndertheseaTokenizer(DummyTokenizer):
     """spaCy tokenizer: one underthesea ``pos_tag`` call per line of text."""
 
@@ -190,7 +224,8 @@ class UndertheseaTokenizer(DummyTokenizer):
         words = [w for w, _ in tagged]
         tags = [t for _, t in tagged]
         tokens, problems = align(line, words, self.settings["unknown_tag"], tags)
-        return recut_numbers(line, tokens, self.settings["number_tag"], self.settings["glued_unit_tag"]), problems
+        tokens = recut_numbers(line, tokens, self.settings["number_tag"], self.settings["glued_unit_tag"])
+        return detach_syllables(line, tokens, self.settings["detach"], self.settings["number_tag"]), problems
 
     def __call__(self, text: str) -> Doc:
         tokens: list[Token] = []
