@@ -158,9 +158,11 @@ def link_records(text: str, sentence: tuple[int, int], entities: list[Entity], r
             break
         if baseline is None:
             # "vẫn ở mức cao so với bình quân cả nước, ước đạt 6,4%": a baseline
-            # before the value, with no other value or ";" in between.
+            # before the value, with no other value or ";" in between, that no
+            # earlier value already compares with ("tăng 9,2% so với cùng kỳ, quy mô ...").
+            used = {tuple(r["baseline_span"]) for r in records if r.get("baseline_span")}
             for candidate in reversed(baselines):
-                if candidate.end <= value.start:
+                if candidate.end <= value.start and (candidate.start, candidate.end) not in used:
                     between = text[candidate.end:value.start]
                     if ";" not in between and not any(candidate.end <= v.start < value.start for v in values):
                         baseline = candidate
@@ -178,10 +180,15 @@ def link_records(text: str, sentence: tuple[int, int], entities: list[Entity], r
             qualifier = "ước"
 
         verb = None
+        causative = re.search(r"(?<!\w)làm (tăng|giảm)(?!\w)", clause)
         for kind in ("up", "down", "share", "rank", "attainment"):
             found = _words_before(clause, settings[kind])
             if found and (verb is None or found[1] > verb[2] or (found[1] == verb[2] and len(found[0]) > len(verb[1]))):
                 verb = (kind, found[0], found[1])
+        if causative:
+            # "làm giảm tốc độ tăng trưởng chung 0,23 điểm": the causative verb
+            # governs; "tăng trưởng" after it is a noun.
+            verb = ("up" if causative.group(1) == "tăng" else "down", causative.group(), causative.start())
         type_of_baseline = baseline_type(baseline.text(text) if baseline else None, rules)
         direction = None
         if verb is None:
@@ -233,7 +240,10 @@ def link_records(text: str, sentence: tuple[int, int], entities: list[Entity], r
                     depth -= 1
             cut = max(before_metric.lower().rfind("trong đó"), open_bracket)
             if cut >= 0:
-                parents = [m for m in metrics if m.end <= start + cut]
+                # A metric inside a bracket closed before the breakdown is an aside
+                # ("(cả nước đạt 38,2% dự toán)"), never the parent.
+                closed = [(start + m.start(), start + m.end()) for m in re.finditer(r"\([^()]*\)", text[start:start + cut])]
+                parents = [m for m in metrics if m.end <= start + cut and not any(a <= m.start and m.end <= b for a, b in closed)]
                 parent = parents[-1].text(text) if parents else None
 
         record = {
@@ -250,6 +260,8 @@ def link_records(text: str, sentence: tuple[int, int], entities: list[Entity], r
             "span": [value.start, value.end],
             "parent_metric": parent,
         }
+        if baseline is not None:
+            record["baseline_span"] = [baseline.start, baseline.end]
         scale = _scale(unit_text, rules)
         if scale is not None and parsed["value"] is not None:
             record["base_value"] = parsed["value"] * scale[0]

@@ -1,0 +1,109 @@
+"""Converters: Label Studio, doccano, markup and correction lines both ways; DocBin."""
+import copy
+import json
+import subprocess
+import sys
+import warnings
+from pathlib import Path
+
+import pytest
+
+from pipeline.convert import (
+    AlignmentWarning, apply_edits, apply_markup, from_doccano, from_label_studio, sentence_markup,
+    to_docbin, to_doccano, to_label_studio, to_markup,
+)
+from pipeline.corpus import default_corpus_files, load_documents
+
+
+@pytest.fixture(scope="module")
+def documents():
+    return {d["doc_id"]: d for d in load_documents(default_corpus_files())}
+
+
+def test_label_studio_round_trip_is_identical(documents):
+    for document in documents.values():
+        task = json.loads(json.dumps(to_label_studio(document), ensure_ascii=False))  # as the file holds it
+        assert from_label_studio(task) == document
+
+
+def test_label_studio_edit_comes_back_with_a_new_record(documents):
+    document = documents["gia-lai-2024-h1"]
+    task = to_label_studio(document)
+    results = task["annotations"][0]["result"]
+    text = document["text"]
+    start = text.index("15.360")
+    results.append({"from_name": "label", "to_name": "text", "type": "labels",
+                    "value": {"start": start - 6, "end": start - 1, "text": "là", "labels": ["BASELINE"]}})
+    # a person removes a VALUE span and relabels a sentence
+    value = next(r for r in results if r["value"]["labels"] == ["VALUE"] and r["value"]["text"] == "15.360")
+    results.remove(value)
+    sentence = next(r for r in results if r["from_name"] == "class" and r["value"]["text"].startswith("Nắng hạn"))
+    sentence["value"]["labels"] = ["cause"]
+    imported = from_label_studio(task)
+    assert [s["label"] for s in imported["sentences"]][11] == "cause"
+    assert not any(r["span"] == [start, start + 6] for r in imported["records"])
+    assert len(imported["records"]) == len(document["records"]) - 1
+
+
+def test_doccano_round_trip_is_identical(documents):
+    document = documents["quang-nam-2024-h1"]
+    lines = [json.loads(json.dumps(line, ensure_ascii=False)) for line in to_doccano(document)]
+    assert lines[2]["label"][:2] == [[0, 26, "METRIC"], [64, 67, "VALUE"]]
+    assert from_doccano(lines, document) == document
+
+
+def test_markup_round_trip_and_exact_line(documents):
+    document = documents["gia-lai-2024-h1"]
+    assert sentence_markup(document, 5) == (
+        "[M Kim ngạch xuất khẩu] của tỉnh ước đạt [V 525] [U triệu USD], đạt [V 70][U %] [B kế hoạch năm], "
+        "tăng [V 16,98][U %] so với [B cùng kỳ]."
+    )
+    assert apply_markup(document, to_markup(document)) == document
+
+
+def test_markup_with_other_text_is_refused(documents):
+    document = documents["gia-lai-2024-h1"]
+    line = to_markup(document).splitlines()[5].replace("525", "526")
+    with pytest.raises(ValueError, match="sentence 5"):
+        apply_markup(document, line)
+
+
+def test_correction_lines(documents):
+    document = documents["gia-lai-2024-h1"]
+    edited = apply_edits(document, "5 | limitation | -M Kim ngạch xuất khẩu | +M Kim ngạch xuất khẩu của tỉnh | -B cùng kỳ")
+    assert edited["sentences"][5]["label"] == "limitation"
+    assert sentence_markup(edited, 5).startswith("[M Kim ngạch xuất khẩu của tỉnh] ước đạt")
+    assert sentence_markup(edited, 5).endswith("so với cùng kỳ.")
+    with pytest.raises(ValueError, match="overlaps VALUE '525'"):
+        apply_edits(document, "5 | +M đạt 525")
+    with pytest.raises(ValueError, match="no U span 'tấn' to remove"):
+        apply_edits(document, "5 | -U tấn")
+
+
+def test_docbin_is_on_underthesea_tokens_and_reports_misaligned_spans(documents, nlp):
+    document = copy.deepcopy(documents["gia-lai-2024-h1"])
+    docbin = to_docbin([document], nlp)
+    [doc] = list(docbin.get_docs(nlp.vocab))
+    assert len(doc.ents) == len(document["entities"])
+    assert [(e.text, e.label_) for e in doc.ents[:3]] == [("Tổng sản phẩm trên địa bàn", "METRIC"), ("3,02", "VALUE"), ("%", "UNIT")]
+    metric = next(e for e in document["entities"] if e["label"] == "METRIC")
+    metric["end"] -= 2
+    with pytest.warns(AlignmentWarning, match="widened to tokens 'Tổng sản phẩm trên địa bàn'"):
+        to_docbin([document], nlp)
+
+
+def test_export_import_commands(tmp_path, documents):
+    vnreport = str(Path(sys.executable).parent / "vnreport")
+    gold = [p for p in default_corpus_files() if p.stem == "vinh-phuc-2018-nong-nghiep"][0]
+    tasks = tmp_path / "ls.json"
+    subprocess.run([vnreport, "corpus", "export", str(gold), "--format", "label-studio", "--out", str(tasks)], check=True, timeout=300)
+    back = tmp_path / "back.jsonl"
+    result = subprocess.run([vnreport, "corpus", "import", str(tasks), "--format", "label-studio", "--out", str(back)],
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stdout
+    assert load_documents([back]) == [documents["vinh-phuc-2018-nong-nghiep"]]
+    doccano = tmp_path / "d.jsonl"
+    subprocess.run([vnreport, "corpus", "export", str(gold), "--format", "doccano", "--out", str(doccano)], check=True, timeout=300)
+    subprocess.run([vnreport, "corpus", "import", str(doccano), "--format", "doccano", "--template", str(gold), "--out", str(back)],
+                   check=True, timeout=300)
+    assert load_documents([back]) == [documents["vinh-phuc-2018-nong-nghiep"]]
