@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 import time
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy
@@ -20,7 +20,10 @@ from . import __version__
 from .config import load_config
 from .read import RawDocument, read_document
 from .structure import Structure, analyse
-from .segment import blank_pipeline
+from .classify import predict, sentence_contexts
+from .entities import sentence_entities
+from .models import Models, load_models
+from .records import Entity, link_records
 from .write import document_record
 
 
@@ -34,14 +37,18 @@ class Annotated:
     structure: Structure
     doc: Doc
     seconds: float
+    entities: list[dict] = field(default_factory=list)
+    classes: list[tuple[str | None, dict]] = field(default_factory=list)  # (label, scores) per sentence
+    records: list[dict] = field(default_factory=list)
+    models: dict = field(default_factory=dict)  # versions of the models used
 
     def record(self, with_tokens: bool = False) -> dict:
         return document_record(self, with_tokens=with_tokens)
 
 
-def load_pipeline(config: dict | None = None) -> Language:
-    """The spaCy pipeline: underthesea tokenizer, then the trained components."""
-    return blank_pipeline()
+def load_pipeline(config: dict | None = None, models_directory=None) -> Models:
+    """The tokenizer and the trained models in models/ (those that exist), loaded once."""
+    return load_models(models_directory)
 
 
 def attach_structure(doc: Doc, structure: Structure) -> list[str]:
@@ -75,22 +82,38 @@ def attach_structure(doc: Doc, structure: Structure) -> list[str]:
     return problems
 
 
-def annotate_document(raw: RawDocument, nlp: Language | None = None, config: dict | None = None) -> Annotated:
+def annotate_document(raw: RawDocument, models: Models | None = None, config: dict | None = None) -> Annotated:
+    """Structure, tokens, entities, sentence classes and records of one document."""
     config = config or load_config()
-    nlp = nlp or load_pipeline(config)
+    models = models or load_pipeline(config)
+    nlp = models.nlp
     started = time.perf_counter()
     structure = analyse(raw, config)
     doc = nlp.make_doc(raw.text)
     structure.warnings.extend(doc.user_data.get("tokenizer_warnings", []))
     structure.warnings.extend(attach_structure(doc, structure))
-    doc = nlp(doc)
-    return Annotated(raw=raw, structure=structure, doc=doc, seconds=time.perf_counter() - started)
+    spans = [(s.start, s.end) for s in structure.sentences]
+    entities = sentence_entities(nlp, doc, spans)
+    doc.ents = [span for span in (doc.char_span(e["start"], e["end"], label=e["label"], alignment_mode="expand") for e in entities)
+                if span is not None]
+    sentences = [{"start": s.start, "end": s.end, "section": s.section, "is_footnote": s.is_footnote} for s in structure.sentences]
+    classes = (predict(models.classifier, sentence_contexts(raw.text, sentences, entities)) if models.classifier
+               else [(None, {}) for _ in sentences])
+    objects = [Entity(e["start"], e["end"], e["label"]) for e in entities]
+    records = []
+    for index, (start, end) in enumerate(spans):
+        for record in link_records(raw.text, (start, end), objects):
+            record.pop("baseline_span", None)
+            record.update(sentence=index, sentence_class=classes[index][0], section=structure.sentences[index].section)
+            records.append(record)
+    return Annotated(raw=raw, structure=structure, doc=doc, seconds=time.perf_counter() - started,
+                     entities=entities, classes=classes, records=records, models=dict(models.versions))
 
 
-def annotate_file(path: str | os.PathLike, nlp: Language | None = None, config: dict | None = None) -> Annotated:
+def annotate_file(path: str | os.PathLike, models: Models | None = None, config: dict | None = None) -> Annotated:
     """Read and annotate one file; raises ReadError naming the file."""
     config = config or load_config()
-    return annotate_document(read_document(Path(path), config), nlp=nlp, config=config)
+    return annotate_document(read_document(Path(path), config), models=models, config=config)
 
 
 def pipeline_version() -> str:

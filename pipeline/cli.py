@@ -19,7 +19,7 @@ from .write import AtomicJsonLines
 def _annotate(args: argparse.Namespace) -> int:
     files = [Path(f) for f in args.files] or [sample_report()]
     config = load_config(args.config)
-    nlp = load_pipeline(config)
+    models = load_pipeline(config)
     failed = 0
     started = time.perf_counter()
     with AtomicJsonLines(args.out) as out:
@@ -29,7 +29,7 @@ def _annotate(args: argparse.Namespace) -> int:
                     # Alignment problems are kept in the document's "warnings"
                     # field; on the terminal the summary counts them.
                     warnings.simplefilter("ignore")
-                    annotated = annotate_file(path, nlp=nlp, config=config)
+                    annotated = annotate_file(path, models=models, config=config)
             except ReadError as error:
                 failed += 1
                 print(f"error: {error}", file=sys.stderr)
@@ -44,6 +44,7 @@ def _annotate(args: argparse.Namespace) -> int:
             print(
                 f"{path}: {len(structure.headings)} headings, {len(structure.sentences)} sentences "
                 f"({in_notes} in {len(structure.footnotes)} footnotes), {len(annotated.doc)} tokens, "
+                f"{len(annotated.entities)} entities, {len(annotated.records)} records, "
                 f"{len(structure.warnings)} warnings, {annotated.seconds:.1f} s"
             )
     print(f"wrote {out.count} document(s) to {args.out}; {failed} failed; {time.perf_counter() - started:.1f} s")
@@ -61,7 +62,7 @@ def _corpus_check(args: argparse.Namespace) -> int:
 
     paths = _corpus_paths(args)
     documents = load_documents(paths)
-    nlp = None if args.no_tokens else load_pipeline(load_config())
+    nlp = None if args.no_tokens else load_pipeline(load_config()).nlp
     problems = []
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -102,12 +103,12 @@ def _corpus_pre_annotate(args: argparse.Namespace) -> int:
     from .corpus import document_from_annotated, pre_annotate, save_documents
 
     config = load_config()
-    nlp = load_pipeline(config)
+    models = load_pipeline(config)
     documents = []
     for path in args.files:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            annotated = annotate_file(path, nlp=nlp, config=config)
+            annotated = annotate_file(path, models=models, config=config)
         documents.append(pre_annotate(document_from_annotated(annotated, split=args.split, origin=args.origin), annotated))
     save_documents(documents, args.out)
     print(f"wrote {len(documents)} pre-annotated document(s) to {args.out}: review every sentence before using them as gold")
@@ -119,7 +120,7 @@ def _corpus_export(args: argparse.Namespace) -> int:
     from .corpus import load_documents
 
     documents = load_documents(_corpus_paths(args))
-    count = export_documents(documents, args.format, args.out, nlp=load_pipeline(load_config()) if args.format == "docbin" else None)
+    count = export_documents(documents, args.format, args.out, nlp=load_pipeline(load_config()).nlp if args.format == "docbin" else None)
     print(f"exported {count} document(s) as {args.format} to {args.out}")
     return 0
 
@@ -136,6 +137,53 @@ def _corpus_import(args: argparse.Namespace) -> int:
         print(problem)
     print(f"imported {len(documents)} document(s) to {args.out}; {len(problems)} problems")
     return 1 if problems else 0
+
+
+def _extra_files(values: list[str]) -> list[tuple[str, str]]:
+    """FILE or FORMAT:FILE, FORMAT one of jsonl, label-studio, doccano."""
+    extra = []
+    for value in values:
+        fmt, _, path = value.partition(":") if value.split(":", 1)[0] in ("jsonl", "label-studio") else ("", "", value)
+        extra.append((path, fmt or ("label-studio" if value.endswith(".json") else "jsonl")))
+    return extra
+
+
+def _train(args: argparse.Namespace) -> int:
+    from .train import train
+
+    components = tuple(c for c, wanted in (("ner", args.ner), ("classifier", args.classifier)) if wanted) or ("ner", "classifier")
+    overrides = {"training.max_epochs": args.epochs} if args.epochs else None
+    metas = train(components, paths=args.corpus or None, extra=_extra_files(args.extra), out_dir=args.out,
+                  ner_overrides=overrides, seed=args.seed)
+    for name, meta in metas.items():
+        scores = meta.get("scores", {})
+        print(f"{name}: trained on {len(meta['training_data'])} documents; saved to {Path(args.out) / name}")
+        for split, split_scores in scores.items():
+            if name == "ner":
+                print(f"  {split}: " + ", ".join(f"{label} F1 {s['f1']:.3f}" for label, s in split_scores.items()))
+            else:
+                print(f"  {split}: macro-F1 {split_scores['macro_f1_main']:.3f}, accuracy {split_scores['accuracy']:.3f}")
+    return 0
+
+
+def _evaluate(args: argparse.Namespace) -> int:
+    import json
+
+    from .corpus import default_corpus_files, load_documents
+    from .evaluate import evaluate, format_report
+    from .models import load_models
+
+    documents = load_documents([Path(p) for p in args.paths] or default_corpus_files())
+    if args.split != "all":
+        documents = [d for d in documents if d.get("split") == args.split]
+    if not documents:
+        print(f"no documents in split {args.split!r}", file=sys.stderr)
+        return 2
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        result = evaluate(documents, load_models(args.models))
+    print(json.dumps(result, ensure_ascii=False, indent=2) if args.json else format_report(result))
+    return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -195,6 +243,33 @@ def build_parser() -> argparse.ArgumentParser:
     importer.add_argument("--template", help="the corpus file the data was exported from (needed for doccano, markup, edits)")
     importer.add_argument("--out", required=True)
     importer.set_defaults(handler=_corpus_import)
+
+    train_parser = commands.add_parser(
+        "train", help="train the NER and/or the sentence classifier",
+        description="Train from the corpus (corpus/gold, split 'train'; 'dev' for model selection) plus newly "
+        "labelled files, evaluate on dev and test, and save to models/ with meta.json. With neither --ner nor "
+        "--classifier, trains both.")
+    train_parser.add_argument("--ner", action="store_true", help="train the spaCy NER (METRIC, VALUE, UNIT, BASELINE)")
+    train_parser.add_argument("--classifier", action="store_true", help="train the sentence classifier")
+    train_parser.add_argument("--extra", action="append", default=[], metavar="[FORMAT:]FILE",
+                              help="more labelled data: a corpus .jsonl, or label-studio:export.json (repeatable)")
+    train_parser.add_argument("--corpus", action="append", default=[], metavar="FILE",
+                              help="corpus files instead of corpus/gold/*.jsonl (repeatable)")
+    train_parser.add_argument("--out", default=str(Path("models")), help="where to save the models (default: %(default)s)")
+    train_parser.add_argument("--epochs", type=int, default=None, help="NER epochs (default: from pipeline/config/ner.cfg)")
+    train_parser.add_argument("--seed", type=int, default=13)
+    train_parser.set_defaults(handler=_train)
+
+    evaluate_parser = commands.add_parser(
+        "evaluate", help="score the models and the rule baseline on labelled documents",
+        description="Precision, recall and F1 per entity label (strict, and overlap), per sentence class with a "
+        "confusion matrix and macro-F1, and for records; the rule baseline beside the models.")
+    evaluate_parser.add_argument("paths", nargs="*", metavar="PATH", help="labelled corpus files; default: corpus/gold/*.jsonl")
+    evaluate_parser.add_argument("--split", default="test", choices=("train", "dev", "test", "all"),
+                                 help="which documents to score (default: %(default)s)")
+    evaluate_parser.add_argument("--models", default=None, help="models folder (default: the shipped models/)")
+    evaluate_parser.add_argument("--json", action="store_true", help="print the scores as JSON")
+    evaluate_parser.set_defaults(handler=_evaluate)
     return parser
 
 

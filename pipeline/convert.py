@@ -358,3 +358,24 @@ def import_documents(path, fmt: str, templates: list[dict]) -> list[dict]:
             documents.append(document)
         return documents
     raise ValueError(f"unknown format {fmt!r}")
+
+
+def to_sentence_docbin(documents: list[dict], nlp):
+    """Training data for the NER: one Doc per sentence, the way it is run."""
+    from spacy.tokens import DocBin
+
+    docbin = DocBin(store_user_data=False)
+    for document in documents:
+        text = document["text"]
+        for sentence in document["sentences"]:
+            start, end = sentence["start"], sentence["end"]
+            doc = nlp.make_doc(text[start:end])
+            spans = []
+            for entity in document["entities"]:
+                if start <= entity["start"] and entity["end"] <= end:
+                    span = doc.char_span(entity["start"] - start, entity["end"] - start, label=entity["label"], alignment_mode="expand")
+                    if span is not None and not (spans and span.start < spans[-1].end):
+                        spans.append(span)
+            doc.ents = spans
+            docbin.add(doc)
+    return docbin

@@ -212,6 +212,10 @@ class UndertheseaTokenizer(DummyTokenizer):
         from underthesea import pos_tag
 
         self._pos_tag = pos_tag
+        # Training re-tokenises the same sentences every epoch; a bounded cache of
+        # tagged lines makes that free without holding a whole archive in memory.
+        self._cache: dict[str, tuple[list[Token], list[str]]] = {}
+        self._cache_size = self.settings.get("cache_lines", 20000)
 
     def __reduce__(self):
         return UndertheseaTokenizer, (self.vocab, self.settings)
@@ -220,6 +224,16 @@ class UndertheseaTokenizer(DummyTokenizer):
         """Tokens of one line (offsets within it) and alignment problems."""
         if not line.strip():
             return [], []
+        cached = self._cache.get(line)
+        if cached is not None:
+            return cached
+        result = self._tag_line_uncached(line)
+        if len(self._cache) >= self._cache_size:
+            self._cache.pop(next(iter(self._cache)))
+        self._cache[line] = result
+        return result
+
+    def _tag_line_uncached(self, line: str) -> tuple[list[Token], list[str]]:
         tagged = self._pos_tag(line)
         words = [w for w, _ in tagged]
         tags = [t for _, t in tagged]

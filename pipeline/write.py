@@ -46,9 +46,14 @@ def document_record(annotated: "Annotated", with_tokens: bool = False) -> dict:
                 "is_footnote": s.is_footnote,
                 "footnote": s.footnote,
                 "cites": s.cites,
+                "label": annotated.classes[i][0] if annotated.classes else None,
+                "scores": annotated.classes[i][1] if annotated.classes else {},
             }
             for i, s in enumerate(structure.sentences)
         ],
+        "entities": [{**e, "text": text[e["start"]:e["end"]]} for e in annotated.entities],
+        "records": annotated.records,
+        "models": annotated.models,
         "footnotes": [
             {"index": f.index, "start": f.start, "end": f.end, "mark": f.mark, "cited_at": f.cited_at, "cited_in": f.cited_in}
             for f in structure.footnotes

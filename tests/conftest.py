@@ -30,19 +30,25 @@ def seed_structure(seed_raw):
 
 
 @pytest.fixture(scope="session")
-def nlp():
+def models():
     from pipeline.annotate import load_pipeline
 
     return load_pipeline()
 
 
 @pytest.fixture(scope="session")
-def seed_annotated(nlp, seed_raw):
+def nlp(models):
+    """The spaCy pipeline: underthesea tokenizer (+ the shipped NER)."""
+    return models.nlp
+
+
+@pytest.fixture(scope="session")
+def seed_annotated(models, seed_raw):
     from pipeline.annotate import annotate_document
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return annotate_document(seed_raw, nlp=nlp)
+        return annotate_document(seed_raw, models=models)
 
 
 def sentence_texts(raw, structure):

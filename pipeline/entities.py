@@ -1,0 +1,41 @@
+"""Entities stage: the trained spaCy NER (METRIC, VALUE, UNIT, BASELINE), run
+sentence by sentence as it was trained, on the tokens the document already has."""
+from __future__ import annotations
+
+from spacy.language import Language
+from spacy.tokens import Doc
+
+
+def ner_components(nlp: Language) -> list:
+    return [(name, proc) for name, proc in nlp.pipeline]
+
+
+def sentence_entities(nlp: Language, doc: Doc, spans: list[tuple[int, int]]) -> list[dict]:
+    """Entities of each character span of ``doc`` (its sentences), in document offsets."""
+    if not nlp.pipeline:
+        return []
+    entities = []
+    for start, end in spans:
+        span = doc.char_span(start, end, alignment_mode="expand")
+        if span is None or not len(span):
+            continue
+        sentence_doc = span.as_doc()
+        for _, proc in nlp.pipeline:
+            sentence_doc = proc(sentence_doc)
+        offset = span.start_char
+        entities.extend(
+            {"start": offset + ent.start_char, "end": offset + ent.end_char, "label": ent.label_}
+            for ent in sentence_doc.ents
+        )
+    return entities
+
+
+def text_entities(nlp: Language, text: str, spans: list[tuple[int, int]]) -> list[dict]:
+    """Entities of sentences given as text spans (evaluation on corpus documents)."""
+    if not nlp.pipeline:
+        return []
+    entities = []
+    docs = nlp.pipe(text[start:end] for start, end in spans)
+    for (start, _), doc in zip(spans, docs):
+        entities.extend({"start": start + e.start_char, "end": start + e.end_char, "label": e.label_} for e in doc.ents)
+    return entities

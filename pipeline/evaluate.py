@@ -1,0 +1,161 @@
+"""Evaluation on labelled documents: the trained models and the rule baseline
+side by side, per entity label, per sentence class and per record."""
+from __future__ import annotations
+
+from .classify import MAIN_CLASSES, predict, sentence_contexts
+from .corpus import CLASSES, LABELS
+from .entities import text_entities
+from .models import Models, load_models
+from .records import Entity, link_records
+
+
+_BLANK = []
+
+
+def _tokenizer_pipeline():
+    if not _BLANK:
+        from .segment import blank_pipeline
+
+        _BLANK.append(blank_pipeline())
+    return _BLANK[0]
+
+
+def predict_document(document: dict, models: Models | None, rules=None) -> dict:
+    """Entities, classes and records for a labelled document's text and sentences,
+    by the models or (``models`` None) by the rule annotator."""
+    text = document["text"]
+    spans = [(s["start"], s["end"]) for s in document["sentences"]]
+    if models is None:
+        from .rules import RuleAnnotator
+
+        rules = rules or RuleAnnotator()
+        doc = _tokenizer_pipeline().make_doc(text)  # units of counted nouns need the tokens
+        entities = [{"start": e.start, "end": e.end, "label": e.label} for span in spans for e in rules.entities(doc, text, span)]
+        labels = [rules.sentence_class(text[s["start"]:s["end"]], s.get("section") or [], s.get("is_footnote", False))
+                  for s in document["sentences"]]
+    else:
+        entities = text_entities(models.nlp, text, spans)
+        contexts = sentence_contexts(text, document["sentences"], entities)
+        labels = [label for label, _ in predict(models.classifier, contexts)] if models.classifier else [None] * len(spans)
+    objects = [Entity(e["start"], e["end"], e["label"]) for e in entities]
+    records = [r for span in spans for r in link_records(text, span, objects)]
+    return {"entities": entities, "labels": labels, "records": records}
+
+
+def _prf(true_positive: int, predicted: int, gold: int) -> dict:
+    precision = true_positive / predicted if predicted else 0.0
+    recall = true_positive / gold if gold else 0.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return {"precision": round(precision, 4), "recall": round(recall, 4), "f1": round(f1, 4), "support": gold}
+
+
+def _overlaps(a: dict, b: dict) -> bool:
+    return a["start"] < b["end"] and b["start"] < a["end"]
+
+
+def score_entities(pairs: list[tuple[list[dict], list[dict]]]) -> dict:
+    """Strict P/R/F1 per label, and overlap match for every label (reported for METRIC)."""
+    scores = {}
+    for label in LABELS:
+        tp = predicted = gold_count = overlap_tp_p = overlap_tp_g = 0
+        for gold, pred in pairs:
+            g = [e for e in gold if e["label"] == label]
+            p = [e for e in pred if e["label"] == label]
+            gold_set = {(e["start"], e["end"]) for e in g}
+            tp += sum((e["start"], e["end"]) in gold_set for e in p)
+            predicted += len(p)
+            gold_count += len(g)
+            overlap_tp_p += sum(any(_overlaps(e, x) for x in g) for e in p)
+            overlap_tp_g += sum(any(_overlaps(e, x) for x in p) for e in g)
+        strict = _prf(tp, predicted, gold_count)
+        precision = overlap_tp_p / predicted if predicted else 0.0
+        recall = overlap_tp_g / gold_count if gold_count else 0.0
+        f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+        scores[label] = {**strict, "overlap_f1": round(f1, 4)}
+    return scores
+
+
+def score_classes(gold: list[str], predicted: list[str]) -> dict:
+    per_class = {}
+    for label in CLASSES:
+        tp = sum(g == p == label for g, p in zip(gold, predicted))
+        per_class[label] = _prf(tp, sum(p == label for p in predicted), sum(g == label for g in gold))
+    macro = sum(per_class[c]["f1"] for c in MAIN_CLASSES) / len(MAIN_CLASSES)
+    confusion = {g: {p: sum(1 for a, b in zip(gold, predicted) if a == g and b == p) for p in CLASSES} for g in CLASSES}
+    accuracy = sum(g == p for g, p in zip(gold, predicted)) / len(gold) if gold else 0.0
+    return {"per_class": per_class, "macro_f1_main": round(macro, 4), "accuracy": round(accuracy, 4), "confusion": confusion}
+
+
+def _record_key_matches(gold: dict, predicted: dict, text: str) -> bool:
+    if gold["value"] != predicted["value"] or gold["unit"] != predicted["unit"]:
+        return False
+    if gold["direction"] != predicted["direction"] or gold["baseline_type"] != predicted["baseline_type"]:
+        return False
+    if gold["metric"] is None or predicted["metric"] is None:
+        return gold["metric"] == predicted["metric"]
+    return bool(set(gold["metric"].lower().split()) & set(predicted["metric"].lower().split()))
+
+
+def score_records(pairs: list[tuple[dict, list[dict], list[dict]]]) -> dict:
+    """A record is right when value, unit, direction and baseline_type match and
+    the metric overlaps (shares a word), for the same value span."""
+    tp = predicted_count = gold_count = 0
+    for document, gold, predicted in pairs:
+        by_span = {tuple(r["span"]): r for r in gold}
+        for record in predicted:
+            match = by_span.get(tuple(record["span"]))
+            tp += bool(match and _record_key_matches(match, record, document["text"]))
+        predicted_count += len(predicted)
+        gold_count += len(gold)
+    return _prf(tp, predicted_count, gold_count)
+
+
+def evaluate_documents(documents: list[dict], models: Models | None) -> dict:
+    entity_pairs, gold_labels, predicted_labels, record_pairs = [], [], [], []
+    for document in documents:
+        prediction = predict_document(document, models)
+        entity_pairs.append((document["entities"], prediction["entities"]))
+        gold_labels.extend(s["label"] for s in document["sentences"])
+        predicted_labels.extend(prediction["labels"])
+        record_pairs.append((document, document["records"], prediction["records"]))
+    return {
+        "documents": len(documents),
+        "sentences": len(gold_labels),
+        "entities": score_entities(entity_pairs),
+        "classes": score_classes(gold_labels, predicted_labels),
+        "records": score_records(record_pairs),
+    }
+
+
+def evaluate(documents: list[dict], models: Models | None = None) -> dict:
+    """The models and the rule baseline on the same documents."""
+    models = models or load_models()
+    return {"models": evaluate_documents(documents, models), "baseline": evaluate_documents(documents, None)}
+
+
+def format_report(result: dict) -> str:
+    lines = []
+    models, baseline = result["models"], result["baseline"]
+    lines.append(f"{models['documents']} documents, {models['sentences']} sentences")
+    lines.append("")
+    lines.append(f"{'entity':10} {'P':>6} {'R':>6} {'F1':>6} {'overlap F1':>10} | {'rules F1':>8} {'overlap':>8}  support")
+    for label in LABELS:
+        m, b = models["entities"][label], baseline["entities"][label]
+        lines.append(f"{label:10} {m['precision']:6.3f} {m['recall']:6.3f} {m['f1']:6.3f} {m['overlap_f1']:10.3f} | "
+                     f"{b['f1']:8.3f} {b['overlap_f1']:8.3f}  {m['support']}")
+    lines.append("")
+    lines.append(f"{'class':12} {'P':>6} {'R':>6} {'F1':>6} | {'rules F1':>8}  support")
+    for label in CLASSES:
+        m, b = models["classes"]["per_class"][label], baseline["classes"]["per_class"][label]
+        lines.append(f"{label:12} {m['precision']:6.3f} {m['recall']:6.3f} {m['f1']:6.3f} | {b['f1']:8.3f}  {m['support']}")
+    lines.append(f"macro-F1 (achievement, limitation, cause, task): {models['classes']['macro_f1_main']:.3f} "
+                 f"(rules {baseline['classes']['macro_f1_main']:.3f})")
+    lines.append("")
+    lines.append("confusion (rows gold, columns predicted): " + " ".join(c[:5] for c in CLASSES))
+    for gold_label in CLASSES:
+        row = models["classes"]["confusion"][gold_label]
+        lines.append(f"  {gold_label:12} " + " ".join(f"{row[p]:5d}" for p in CLASSES))
+    r, rb = models["records"], baseline["records"]
+    lines.append("")
+    lines.append(f"records: P {r['precision']:.3f} R {r['recall']:.3f} F1 {r['f1']:.3f} (rules F1 {rb['f1']:.3f}), support {r['support']}")
+    return "\n".join(lines)
