@@ -5,6 +5,7 @@ from __future__ import annotations
 from spacy.language import Language
 from spacy.tokens import Doc
 
+# The entities stage runs every component of the NER pipeline, the rule hints included.
 
 def ner_components(nlp: Language) -> list:
     return [(name, proc) for name, proc in nlp.pipeline]
@@ -39,3 +40,33 @@ def text_entities(nlp: Language, text: str, spans: list[tuple[int, int]]) -> lis
     for (start, _), doc in zip(spans, docs):
         entities.extend({"start": start + e.start_char, "end": start + e.end_char, "label": e.label_} for e in doc.ents)
     return entities
+
+
+class RuleHints:
+    """Writes the rule annotator's proposal for each token into ``token.lemma_``
+    ("R_VALUE", "R_METRIC", ... or "O"), a feature the NER's embedding reads.
+
+    The NER then learns where the rules are right instead of relearning number
+    and unit patterns from a few hundred sentences. ``lemma_`` is free: nothing
+    else in the Vietnamese pipeline sets it.
+    """
+
+    def __init__(self):
+        from .rules import RuleAnnotator
+
+        self.rules = RuleAnnotator()
+
+    def __call__(self, doc: Doc) -> Doc:
+        for token in doc:
+            token.lemma_ = "O"
+        for entity in self.rules.entities(doc, doc.text, (0, len(doc.text))):
+            span = doc.char_span(entity.start, entity.end, alignment_mode="expand")
+            if span is not None:
+                for token in span:
+                    token.lemma_ = f"R_{entity.label}"
+        return doc
+
+
+@Language.factory("vnreport_rule_hints_v1")
+def make_rule_hints(nlp: Language, name: str) -> RuleHints:
+    return RuleHints()

@@ -30,7 +30,7 @@ def load_models(directory: str | Path | None = None) -> Models:
     so the pipeline still reads, segments and structures documents."""
     import spacy
 
-    from . import segment  # noqa: F401  registers the tokenizer for spacy.load
+    from . import entities, segment  # noqa: F401  register the tokenizer and components for spacy.load
     from .segment import blank_pipeline
 
     directory = Path(directory) if directory else models_dir()
