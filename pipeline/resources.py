@@ -1,7 +1,8 @@
 """Where the files the package ships (sample report, models) are found.
 
-In a checkout they sit beside the package; a non-editable install puts them
-under ``<prefix>/share/vnreport`` (see ``[tool.setuptools.data-files]``).
+Looked up in the current folder (a project checkout), beside the package (an
+editable install), then under ``<prefix>/share/vnreport`` where a regular
+install puts them (see ``[tool.setuptools.data-files]``).
 """
 from __future__ import annotations
 
@@ -12,7 +13,11 @@ SAMPLE_REPORT = "bac-giang-2020-h1-report.txt"
 
 
 def _roots() -> list[Path]:
-    return [Path(__file__).resolve().parent.parent, Path(sys.prefix) / "share" / "vnreport"]
+    # The project folder the command runs in comes first, so that in a checkout
+    # `vnreport train` writes to and `vnreport annotate` reads ./models, and the
+    # corpus commands default to ./corpus/gold; then an editable install's
+    # checkout; then the copy a regular install puts under <prefix>/share.
+    return [Path.cwd(), Path(__file__).resolve().parent.parent, Path(sys.prefix) / "share" / "vnreport"]
 
 
 def shipped_path(*parts: str) -> Path:
