@@ -13,7 +13,8 @@ from .annotate import annotate_file, load_pipeline
 from .config import load_config
 from .read import ReadError
 from .resources import sample_report
-from .write import AtomicJsonLines
+from .review_page import write_review_page
+from .write import AtomicJsonLines, record_rows, write_records_csv, write_records_parquet
 
 
 def _annotate(args: argparse.Namespace) -> int:
@@ -22,6 +23,7 @@ def _annotate(args: argparse.Namespace) -> int:
     models = load_pipeline(config)
     failed = 0
     started = time.perf_counter()
+    rows: list[dict] = []
     with AtomicJsonLines(args.out) as out:
         for path in files:
             try:
@@ -38,7 +40,11 @@ def _annotate(args: argparse.Namespace) -> int:
                 failed += 1
                 print(f"error: {path}: {type(error).__name__}: {error}", file=sys.stderr)
                 continue
-            out.write(annotated.record(with_tokens=args.tokens))
+            document = annotated.record(with_tokens=args.tokens)
+            out.write(document)
+            rows.extend(record_rows(document))
+            if args.html:
+                write_review_page(document, args.html)
             structure = annotated.structure
             in_notes = sum(s.is_footnote for s in structure.sentences)
             print(
@@ -47,6 +53,10 @@ def _annotate(args: argparse.Namespace) -> int:
                 f"{len(annotated.entities)} entities, {len(annotated.records)} records, "
                 f"{len(structure.warnings)} warnings, {annotated.seconds:.1f} s"
             )
+    if args.csv:
+        write_records_csv(rows, args.csv)
+    if args.parquet:
+        write_records_parquet(rows, args.parquet)
     print(f"wrote {out.count} document(s) to {args.out}; {failed} failed; {time.perf_counter() - started:.1f} s")
     return 1 if failed else 0
 
@@ -204,6 +214,9 @@ def build_parser() -> argparse.ArgumentParser:
     annotate.add_argument("--out", default="annotations.jsonl", help="JSON Lines file to write (default: %(default)s)")
     annotate.add_argument("--tokens", action="store_true", help="include the tokens (offsets, text, POS) of each document")
     annotate.add_argument("--config", default=None, help="pipeline settings (TOML); default: the packaged config")
+    annotate.add_argument("--csv", default=None, metavar="PATH", help="also write all records as one flat CSV table")
+    annotate.add_argument("--parquet", default=None, metavar="PATH", help="also write all records as a Parquet table")
+    annotate.add_argument("--html", default=None, metavar="DIR", help="also write a review page (DOC_ID.html) per document")
     annotate.set_defaults(handler=_annotate)
 
     corpus = commands.add_parser("corpus", help="check, count, pre-annotate and convert labelled data",

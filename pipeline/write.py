@@ -112,3 +112,50 @@ def read_jsonl(path: str | os.PathLike) -> Iterator[dict]:
         for line in f:
             if line.strip():
                 yield json.loads(line)
+
+
+RECORD_COLUMNS = (
+    "doc_id", "sentence", "sentence_class", "section", "metric", "parent_metric", "value", "unit", "relation",
+    "direction", "baseline", "baseline_type", "qualifier", "denominator", "upper", "base_value", "base_unit",
+    "start", "end", "value_text",
+)
+
+
+def record_rows(document: dict) -> list[dict]:
+    """The records of one output document as flat rows (one per VALUE)."""
+    rows = []
+    for record in document.get("records", []):
+        start, end = record["span"]
+        row = {column: record.get(column) for column in RECORD_COLUMNS}
+        row.update(doc_id=document["doc_id"], start=start, end=end, value_text=document["text"][start:end],
+                   section=" / ".join(record.get("section") or []))
+        rows.append(row)
+    return rows
+
+
+def write_records_csv(rows: list[dict], path: str | os.PathLike) -> None:
+    import csv
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.partial")
+    with open(tmp, "w", encoding="utf-8-sig", newline="") as f:  # the BOM lets Excel read Vietnamese
+        writer = csv.DictWriter(f, fieldnames=RECORD_COLUMNS)
+        writer.writeheader()
+        writer.writerows(rows)
+    os.replace(tmp, path)
+
+
+def write_records_parquet(rows: list[dict], path: str | os.PathLike) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    types = {"sentence": pa.int64(), "start": pa.int64(), "end": pa.int64(), "value": pa.float64(), "denominator": pa.float64(),
+             "upper": pa.float64(), "base_value": pa.float64()}
+    schema = pa.schema([(column, types.get(column, pa.string())) for column in RECORD_COLUMNS])
+    table = pa.Table.from_pylist(rows, schema=schema)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.partial")
+    pq.write_table(table, tmp)
+    os.replace(tmp, path)

@@ -1,0 +1,84 @@
+"""Outputs: JSON Lines against the schema, the records table, the review page in a browser."""
+import csv
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import jsonschema
+import pytest
+
+from conftest import FIXTURES, ROOT
+
+SCHEMA = json.loads((ROOT / "pipeline" / "schema" / "document.schema.json").read_text(encoding="utf-8"))
+
+
+@pytest.fixture(scope="module")
+def outputs(tmp_path_factory):
+    out = tmp_path_factory.mktemp("out")
+    vnreport = str(Path(sys.executable).parent / "vnreport")
+    subprocess.run([vnreport, "annotate", str(FIXTURES / "thuong-mai.txt"), "--out", str(out / "docs.jsonl"), "--tokens",
+                    "--csv", str(out / "records.csv"), "--parquet", str(out / "records.parquet"), "--html", str(out / "html")],
+                   check=True, capture_output=True, timeout=600)
+    return out
+
+
+def test_every_output_document_matches_the_schema(outputs, seed_annotated):
+    jsonschema.Draft202012Validator.check_schema(SCHEMA)
+    validator = jsonschema.Draft202012Validator(SCHEMA)
+    documents = [json.loads(line) for line in (outputs / "docs.jsonl").read_text(encoding="utf-8").splitlines()]
+    documents.append(seed_annotated.record())
+    for document in documents:
+        assert list(validator.iter_errors(document)) == []
+    broken = dict(documents[0], records=[dict(documents[0]["records"][0], relation="growth")])
+    assert [e.message for e in validator.iter_errors(broken)] == [
+        "'growth' is not one of ['level', 'change', 'attainment', 'share', 'ratio', 'rank']"]
+
+
+def test_records_table_csv_and_parquet(outputs):
+    import pyarrow.parquet as pq
+
+    documents = [json.loads(line) for line in (outputs / "docs.jsonl").read_text(encoding="utf-8").splitlines()]
+    with open(outputs / "records.csv", encoding="utf-8-sig", newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert len(rows) == len(documents[0]["records"])
+    exports = next(r for r in rows if r["value_text"] == "4.385")
+    assert (exports["metric"], exports["value"], exports["unit"], exports["relation"], exports["base_value"]) == (
+        "Giá trị xuất khẩu", "4385.0", "triệu USD", "level", "4385000000.0")
+    assert exports["section"] == "4. Dịch vụ / 4.1. Hoạt động thương mại"
+    table = pq.read_table(outputs / "records.parquet").to_pylist()
+    assert len(table) == len(rows)
+    growth = next(r for r in table if r["value_text"] == "48,3")
+    assert (growth["value"], growth["relation"], growth["direction"], growth["baseline_type"]) == (48.3, "change", "up", "same_period")
+
+
+def _chromium():
+    found = shutil.which("chromium") or shutil.which("chromium-browser")
+    if not found:
+        if os.environ.get("CI"):
+            pytest.fail("chromium is not installed: .ci/run installs Debian's chromium")
+        pytest.skip("chromium is not installed (apt-get install chromium)")
+    return found
+
+
+def test_review_page_shows_entities_classes_and_records_in_a_browser(outputs, tmp_path):
+    page = outputs / "html" / "thuong-mai.html"
+    dom = subprocess.run(
+        [_chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync",
+         f"--user-data-dir={tmp_path / 'profile'}", "--dump-dom", page.as_uri()],
+        capture_output=True, text=True, timeout=120,
+    ).stdout
+    document = json.loads((outputs / "docs.jsonl").read_text(encoding="utf-8").splitlines()[0])
+    assert "<h2 class=\"heading\">4. Dịch vụ</h2>" in dom
+    # every sentence with its class, every entity with its label, every record as a row
+    assert dom.count("class=\"sentence") == len(document["sentences"])
+    for sentence in document["sentences"]:
+        assert f"data-class=\"{sentence['label']}\"" in dom
+    assert dom.count("<mark") == len(document["entities"])
+    assert "4.385" in dom and "triệu USD" in dom
+    table = dom[dom.index("class=\"records\""):]
+    assert table.count("<tr>") == len(document["records"]) + 1
+    assert "<script" not in dom
