@@ -17,7 +17,21 @@ from .review_page import write_review_page
 from .write import AtomicJsonLines, record_rows, write_records_csv, write_records_parquet
 
 
+def _annotate_folder(args: argparse.Namespace) -> int:
+    from .batch import run_batch
+
+    if len(args.files) != 1:
+        print("error: give one folder (or only files)", file=sys.stderr)
+        return 2
+    summary = run_batch(args.files[0], args.out, workers=args.workers, force=args.force, config_path=args.config)
+    print(f"{args.files[0]}: {summary.ok} annotated, {summary.error} errors, {summary.skipped} skipped, "
+          f"{summary.sentences} sentences in {summary.seconds:.1f} s; see {Path(args.out) / 'manifest.jsonl'}")
+    return 1 if summary.error else 0
+
+
 def _annotate(args: argparse.Namespace) -> int:
+    if any(Path(f).is_dir() for f in args.files):
+        return _annotate_folder(args)
     files = [Path(f) for f in args.files] or [sample_report()]
     config = load_config(args.config)
     models = load_pipeline(config)
@@ -208,10 +222,15 @@ def build_parser() -> argparse.ArgumentParser:
         "annotate",
         help="annotate report files (.txt, .docx, .pdf) into JSON Lines",
         description="Annotate report files into one JSON object per document (JSON Lines). "
-        "With no FILE, annotates the sample report bundled in corpus/.",
+        "With no FILE, annotates the sample report bundled in corpus/. Given a FOLDER, annotates every "
+        ".txt/.docx/.pdf below it into --out/documents/, accounts for every file in --out/manifest.jsonl, "
+        "and on a rerun skips files already done (resumable).",
     )
-    annotate.add_argument("files", nargs="*", metavar="FILE", help="report files; default: the bundled sample report")
-    annotate.add_argument("--out", default="annotations.jsonl", help="JSON Lines file to write (default: %(default)s)")
+    annotate.add_argument("files", nargs="*", metavar="FILE", help="report files or one folder; default: the bundled sample report")
+    annotate.add_argument("--out", default="annotations.jsonl",
+                          help="JSON Lines file to write (default: %(default)s); for a FOLDER, the output folder")
+    annotate.add_argument("--workers", type=int, default=None, help="processes for a folder (default: all cores)")
+    annotate.add_argument("--force", action="store_true", help="for a folder: redo files already done with the same hash and models")
     annotate.add_argument("--tokens", action="store_true", help="include the tokens (offsets, text, POS) of each document")
     annotate.add_argument("--config", default=None, help="pipeline settings (TOML); default: the packaged config")
     annotate.add_argument("--csv", default=None, metavar="PATH", help="also write all records as one flat CSV table")

@@ -37,11 +37,12 @@ def load_models(directory: str | Path | None = None) -> Models:
     versions = {}
     if (directory / "ner" / "config.cfg").exists():
         nlp = spacy.load(directory / "ner")
-        versions["ner"] = nlp.meta.get("version")
+        # version and training date: a retrained model makes a batch redo its files
+        versions["ner"] = f"{nlp.meta.get('version')}+{nlp.meta.get('date')}"
     else:
         nlp = blank_pipeline()
     classifier, meta = None, None
     if (directory / "classifier" / "model.joblib").exists():
         classifier, meta = load_classifier(directory / "classifier")
-        versions["classifier"] = meta.get("version")
+        versions["classifier"] = f"{meta.get('version')}+{meta.get('date')}"
     return Models(nlp, classifier, meta, versions)

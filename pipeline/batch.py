@@ -1,0 +1,225 @@
+"""Batch annotation of a folder tree: every input accounted for, resumable.
+
+OUTDIR/documents/<relative path>.json holds one document each (written under a
+temporary name and renamed); OUTDIR/manifest.jsonl holds one line per input
+file: path, sha256, status (ok, error, skipped), error, seconds, models. While a
+run goes, the manifest is journalled line by line (manifest.jsonl.journal) and
+compacted at the end, so a run killed at any point leaves finished documents and
+their lines, and a rerun goes on from there.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import multiprocessing
+import os
+import signal
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from .config import load_config
+from .read import SUPPORTED_SUFFIXES
+
+MANIFEST = "manifest.jsonl"
+
+
+@dataclass
+class BatchSummary:
+    ok: int = 0
+    error: int = 0
+    skipped: int = 0
+    sentences: int = 0
+    seconds: float = 0.0
+
+
+def find_inputs(root: Path) -> list[Path]:
+    """Every file below ``root`` (hidden files and folders left out), in a stable order."""
+    files = []
+    for path in sorted(root.rglob("*")):
+        relative = path.relative_to(root)
+        if path.is_file() and not any(part.startswith(".") for part in relative.parts):
+            files.append(path)
+    return files
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def output_path(out_dir: Path, relative: str) -> Path:
+    return out_dir / "documents" / (relative + ".json")
+
+
+def read_manifest(out_dir: Path) -> dict[str, dict]:
+    """The last entry per path, from the compacted manifest and any journal a
+    killed run left (a half-written last line is ignored)."""
+    entries: dict[str, dict] = {}
+    for name in (MANIFEST, MANIFEST + ".journal"):
+        path = out_dir / name
+        if not path.exists():
+            continue
+        for line in path.read_text(encoding="utf-8").splitlines():
+            try:
+                entry = json.loads(line)
+            except json.JSONDecodeError:
+                continue
+            entries[entry["path"]] = entry
+    return entries
+
+
+class _Timeout(Exception):
+    pass
+
+
+def _on_alarm(signum, frame):
+    raise _Timeout()
+
+
+_WORKER: dict = {}
+
+
+def _init_worker(models_directory, config_path) -> None:
+    from .annotate import load_pipeline
+
+    _WORKER["config"] = load_config(config_path)
+    _WORKER["models"] = load_pipeline(_WORKER["config"], models_directory)
+
+
+def _process(task: tuple[str, str, str, str, str]) -> dict:
+    """Annotate one file and write its document; returns its manifest entry."""
+    import warnings
+
+    from .annotate import annotate_file
+    from .read import ReadError
+
+    path, relative, sha256, out_dir, _ = task
+    config, models = _WORKER["config"], _WORKER["models"]
+    limit = config["batch"]["max_seconds"]
+    started = time.perf_counter()
+    entry = {"path": relative, "sha256": sha256, "status": "ok", "error": None, "seconds": 0.0,
+             "models": models.versions, "sentences": 0}
+    previous = signal.signal(signal.SIGALRM, _on_alarm)
+    signal.alarm(limit)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            document = annotate_file(path, models=models, config=config).record()
+        target = output_path(Path(out_dir), relative)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_name(f".{target.name}.partial")
+        tmp.write_text(json.dumps(document, ensure_ascii=False), encoding="utf-8")
+        os.replace(tmp, target)
+        entry["sentences"] = len(document["sentences"])
+    except _Timeout:
+        entry.update(status="error", error=f"{path}: took longer than {limit} s (batch.max_seconds)")
+    except ReadError as error:
+        entry.update(status="error", error=str(error))
+    except Exception as error:  # a stage that fails on one file must not stop the batch
+        entry.update(status="error", error=f"{path}: {type(error).__name__}: {error}")
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+    entry["seconds"] = round(time.perf_counter() - started, 3)
+    return entry
+
+
+class _Progress:
+    """A progress bar on a terminal, plain log lines elsewhere."""
+
+    def __init__(self, total: int, stream=sys.stderr):
+        self.total, self.done, self.sentences, self.stream = total, 0, 0, stream
+        self.started = time.perf_counter()
+        self.bar = None
+        if stream.isatty():
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=total, unit="file", file=stream)
+
+    def update(self, entry: dict) -> None:
+        self.done += 1
+        self.sentences += entry.get("sentences", 0)
+        elapsed = time.perf_counter() - self.started
+        rate = self.sentences / elapsed if elapsed else 0.0
+        if self.bar is not None:
+            self.bar.set_postfix(sentences_per_s=f"{rate:.0f}")
+            self.bar.update(1)
+        else:
+            eta = elapsed / self.done * (self.total - self.done)
+            message = f" ({entry['error']})" if entry["error"] else ""
+            print(f"[{self.done}/{self.total}] {entry['path']}: {entry['status']}{message}; "
+                  f"{rate:.0f} sentences/s, ETA {eta:.0f} s", file=self.stream, flush=True)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+def run_batch(root: str | os.PathLike, out_dir: str | os.PathLike, workers: int | None = None, force: bool = False,
+              models_directory=None, config_path=None, progress_stream=sys.stderr) -> BatchSummary:
+    """Annotate every file below ``root`` into ``out_dir``."""
+    from .models import load_models
+
+    root, out_dir = Path(root), Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    config = load_config(config_path)
+    workers = workers or os.cpu_count() or 1
+    current_models = load_models(models_directory).versions
+    done = read_manifest(out_dir)
+    entries: dict[str, dict] = {}
+    tasks = []
+    for path in find_inputs(root):
+        relative = path.relative_to(root).as_posix()
+        if path.suffix.lower() not in SUPPORTED_SUFFIXES:
+            entries[relative] = {"path": relative, "sha256": None, "status": "skipped", "seconds": 0.0, "models": current_models,
+                                 "error": f"{path}: not a {', '.join(SUPPORTED_SUFFIXES)} file"}
+            continue
+        sha256 = file_sha256(path)
+        previous = done.get(relative)
+        if (not force and previous and previous["status"] in ("ok", "skipped") and previous.get("sha256") == sha256
+                and previous.get("models") == current_models and output_path(out_dir, relative).exists()):
+            entries[relative] = {**previous, "status": "skipped", "error": None, "seconds": 0.0}
+            continue
+        tasks.append((str(path), relative, sha256, str(out_dir), ""))
+    summary = BatchSummary(skipped=sum(e["status"] == "skipped" for e in entries.values()))
+    progress = _Progress(len(tasks), progress_stream)
+    journal = open(out_dir / (MANIFEST + ".journal"), "a", encoding="utf-8")
+    started = time.perf_counter()
+
+    def record(entry: dict) -> None:
+        journal.write(json.dumps(entry, ensure_ascii=False) + "\n")
+        journal.flush()
+        os.fsync(journal.fileno())
+        entries[entry["path"]] = entry
+        setattr(summary, entry["status"], getattr(summary, entry["status"]) + 1)
+        summary.sentences += entry.get("sentences", 0)
+        progress.update(entry)
+
+    try:
+        if workers == 1 or len(tasks) <= 1:
+            _init_worker(models_directory, config_path)
+            for task in tasks:
+                record(_process(task))
+        else:
+            context = multiprocessing.get_context("fork" if sys.platform != "win32" else "spawn")
+            with context.Pool(workers, initializer=_init_worker, initargs=(models_directory, config_path)) as pool:
+                for entry in pool.imap_unordered(_process, tasks):
+                    record(entry)
+    finally:
+        progress.close()
+        journal.close()
+    summary.seconds = time.perf_counter() - started
+    # Compact: one line per input file, in path order, then drop the journal.
+    manifest = out_dir / MANIFEST
+    tmp = out_dir / (MANIFEST + ".partial")
+    with open(tmp, "w", encoding="utf-8") as f:
+        for relative in sorted(entries):
+            f.write(json.dumps(entries[relative], ensure_ascii=False) + "\n")
+    os.replace(tmp, manifest)
+    (out_dir / (MANIFEST + ".journal")).unlink(missing_ok=True)
+    return summary
