@@ -84,8 +84,15 @@ def _on_alarm(signum, frame):
 _WORKER: dict = {}
 
 
-def _init_worker(models_directory, config_path) -> None:
+def _init_worker(models_directory, config_path, single_thread: bool = False) -> None:
     from .annotate import load_pipeline
+
+    if single_thread:
+        # N worker processes on N cores: a multi-threaded BLAS in each would
+        # make them fight over the same cores.
+        from threadpoolctl import threadpool_limits
+
+        _WORKER["threads"] = threadpool_limits(1)
 
     _WORKER["config"] = load_config(config_path)
     _WORKER["models"] = load_pipeline(_WORKER["config"], models_directory)
@@ -163,13 +170,13 @@ class _Progress:
 def run_batch(root: str | os.PathLike, out_dir: str | os.PathLike, workers: int | None = None, force: bool = False,
               models_directory=None, config_path=None, progress_stream=sys.stderr) -> BatchSummary:
     """Annotate every file below ``root`` into ``out_dir``."""
-    from .models import load_models
+    from .models import model_versions
 
     root, out_dir = Path(root), Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     config = load_config(config_path)
     workers = workers or os.cpu_count() or 1
-    current_models = load_models(models_directory).versions
+    current_models = model_versions(models_directory)
     done = read_manifest(out_dir)
     entries: dict[str, dict] = {}
     tasks = []
@@ -207,7 +214,7 @@ def run_batch(root: str | os.PathLike, out_dir: str | os.PathLike, workers: int 
                 record(_process(task))
         else:
             context = multiprocessing.get_context("fork" if sys.platform != "win32" else "spawn")
-            with context.Pool(workers, initializer=_init_worker, initargs=(models_directory, config_path)) as pool:
+            with context.Pool(workers, initializer=_init_worker, initargs=(models_directory, config_path, True)) as pool:
                 for entry in pool.imap_unordered(_process, tasks):
                     record(entry)
     finally:

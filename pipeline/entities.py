@@ -11,19 +11,31 @@ def ner_components(nlp: Language) -> list:
     return [(name, proc) for name, proc in nlp.pipeline]
 
 
-def sentence_entities(nlp: Language, doc: Doc, spans: list[tuple[int, int]]) -> list[dict]:
-    """Entities of each character span of ``doc`` (its sentences), in document offsets."""
+def sentence_entities(nlp: Language, doc: Doc, spans: list[tuple[int, int]], batch_size: int = 64) -> list[dict]:
+    """Entities of each character span of ``doc`` (its sentences), in document offsets.
+
+    Each sentence becomes a Doc of its own tokens (``Span.as_doc`` would copy
+    the whole document's arrays once per sentence) and the NER runs over them
+    in batches.
+    """
     if not nlp.pipeline:
         return []
-    entities = []
+    sentence_docs, offsets = [], []
     for start, end in spans:
         span = doc.char_span(start, end, alignment_mode="expand")
         if span is None or not len(span):
             continue
-        sentence_doc = span.as_doc()
-        for _, proc in nlp.pipeline:
-            sentence_doc = proc(sentence_doc)
-        offset = span.start_char
+        tokens = list(span)
+        sentence_docs.append(Doc(
+            nlp.vocab,
+            words=[t.text for t in tokens],
+            spaces=[bool(t.whitespace_) for t in tokens[:-1]] + [False],
+            tags=[t.tag_ for t in tokens],
+            pos=[t.pos_ for t in tokens],
+        ))
+        offsets.append(span.start_char)
+    entities = []
+    for offset, sentence_doc in zip(offsets, nlp.pipe(sentence_docs, batch_size=batch_size)):
         entities.extend(
             {"start": offset + ent.start_char, "end": offset + ent.end_char, "label": ent.label_}
             for ent in sentence_doc.ents

@@ -25,6 +25,22 @@ def models_dir() -> Path:
     return shipped_path("models")
 
 
+def model_versions(directory: str | Path | None = None) -> dict:
+    """Version and training date of each shipped model, from their meta.json
+    alone (a batch compares them without loading the models)."""
+    import json
+
+    directory = Path(directory) if directory else models_dir()
+    versions = {}
+    for name in ("ner", "classifier"):
+        meta_path = directory / name / "meta.json"
+        if meta_path.exists():
+            meta = json.loads(meta_path.read_text(encoding="utf-8"))
+            # version and training date: a retrained model makes a batch redo its files
+            versions[name] = f"{meta.get('version')}+{meta.get('date')}"
+    return versions
+
+
 def load_models(directory: str | Path | None = None) -> Models:
     """The shipped models (or those in ``directory``); a missing one is left out,
     so the pipeline still reads, segments and structures documents."""
@@ -34,15 +50,8 @@ def load_models(directory: str | Path | None = None) -> Models:
     from .segment import blank_pipeline
 
     directory = Path(directory) if directory else models_dir()
-    versions = {}
-    if (directory / "ner" / "config.cfg").exists():
-        nlp = spacy.load(directory / "ner")
-        # version and training date: a retrained model makes a batch redo its files
-        versions["ner"] = f"{nlp.meta.get('version')}+{nlp.meta.get('date')}"
-    else:
-        nlp = blank_pipeline()
+    nlp = spacy.load(directory / "ner") if (directory / "ner" / "config.cfg").exists() else blank_pipeline()
     classifier, meta = None, None
     if (directory / "classifier" / "model.joblib").exists():
         classifier, meta = load_classifier(directory / "classifier")
-        versions["classifier"] = f"{meta.get('version')}+{meta.get('date')}"
-    return Models(nlp, classifier, meta, versions)
+    return Models(nlp, classifier, meta, model_versions(directory))

@@ -1,0 +1,101 @@
+"""Speed and memory of batch annotation, against underthesea's own pos_tag.
+
+Builds a corpus from the repo's documents (the seed and the written reports,
+copied N times), then measures on it, in this one run:
+  - underthesea pos_tag alone on the same lines the pipeline tags;
+  - the whole pipeline (read, structure, tokens, NER, classes, records, write)
+    in one process, and with N worker processes;
+  - documents/s, tokens/s and the peak resident memory of each process.
+Prints the figures and the targets (whole pipeline within 1.3x pos_tag; 2
+workers at least 1.7x faster than 1; under 1 GiB per worker).
+
+    python benchmarks/run.py [--copies 2] [--workers 2]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def build_corpus(folder: Path, copies: int) -> list[Path]:
+    sources = [ROOT / "corpus" / "bac-giang-2020-h1-report.txt", *sorted((ROOT / "corpus" / "documents").glob("*.txt"))]
+    files = []
+    for copy in range(copies):
+        for source in sources:
+            target = folder / f"{copy}-{source.name}"
+            shutil.copy(source, target)
+            files.append(target)
+    return files
+
+
+def time_pos_tag(files: list[Path]) -> tuple[float, int]:
+    """underthesea alone on the lines the pipeline tags (one call per line)."""
+    from underthesea import pos_tag
+
+    from pipeline.read import read_document
+
+    lines = [line for f in files for line in read_document(f).text.split("\n") if line.strip()]
+    pos_tag(lines[0])  # load the model outside the timing
+    started = time.perf_counter()
+    tokens = sum(len(pos_tag(line)) for line in lines)
+    return time.perf_counter() - started, tokens
+
+
+def time_batch(folder: Path, workers: int) -> dict:
+    """The CLI on the folder in a fresh process; peak memory of the process tree."""
+    out = Path(tempfile.mkdtemp(prefix="vnreport-bench-"))
+    script = (
+        "import json, resource, sys, time\n"
+        "from pipeline.batch import run_batch\n"
+        "started = time.perf_counter()\n"
+        f"summary = run_batch({str(folder)!r}, {str(out)!r}, workers={workers}, progress_stream=open('/dev/null', 'w'))\n"
+        "print(json.dumps({'seconds': time.perf_counter() - started, 'ok': summary.ok, 'sentences': summary.sentences,\n"
+        "  'rss_self_kb': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,\n"
+        "  'rss_children_kb': resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss}))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True, cwd=ROOT)
+    figures = json.loads(result.stdout.strip().splitlines()[-1])
+    tokens = 0
+    for path in (out / "documents").glob("*.json"):
+        document = json.loads(path.read_text(encoding="utf-8"))
+        tokens += len(document["text"].split())  # words of the text: the same count for every run
+    figures["words"] = tokens
+    shutil.rmtree(out)
+    return figures
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--copies", type=int, default=2, help="copies of the repo's documents in the corpus")
+    parser.add_argument("--workers", type=int, default=2)
+    args = parser.parse_args()
+    sys.path.insert(0, str(ROOT))
+    with tempfile.TemporaryDirectory(prefix="vnreport-corpus-") as tmp:
+        folder = Path(tmp)
+        files = build_corpus(folder, args.copies)
+        size = sum(f.stat().st_size for f in files)
+        print(f"corpus: {len(files)} documents, {size / 1024:.0f} KiB")
+        pos_seconds, pos_tokens = time_pos_tag(files)
+        print(f"underthesea pos_tag alone: {pos_seconds:.1f} s, {pos_tokens / pos_seconds:.0f} tokens/s")
+        one = time_batch(folder, 1)
+        many = time_batch(folder, args.workers)
+        for name, figures in (("1 worker", one), (f"{args.workers} workers", many)):
+            peak = max(figures["rss_self_kb"], figures["rss_children_kb"]) / 1024
+            print(f"pipeline, {name}: {figures['seconds']:.1f} s, {figures['ok'] / figures['seconds']:.2f} documents/s, "
+                  f"{figures['words'] / figures['seconds']:.0f} words/s, peak memory per process {peak:.0f} MiB")
+        print(f"whole pipeline / pos_tag alone: {one['seconds'] / pos_seconds:.2f}x (target <= 1.3x)")
+        print(f"speed-up with {args.workers} workers: {one['seconds'] / many['seconds']:.2f}x (target >= 1.7x)")
+        print("peak memory per worker target: < 1024 MiB")
+
+
+if __name__ == "__main__":
+    main()
