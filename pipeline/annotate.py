@@ -13,10 +13,8 @@ from pathlib import Path
 
 import numpy
 from spacy.attrs import SENT_START
-from spacy.language import Language
 from spacy.tokens import Doc
 
-from . import __version__
 from .config import load_config
 from .read import RawDocument, read_document
 from .structure import Structure, analyse
@@ -114,7 +112,3 @@ def annotate_file(path: str | os.PathLike, models: Models | None = None, config:
     """Read and annotate one file; raises ReadError naming the file."""
     config = config or load_config()
     return annotate_document(read_document(Path(path), config), models=models, config=config)
-
-
-def pipeline_version() -> str:
-    return __version__

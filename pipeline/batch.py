@@ -174,7 +174,6 @@ def run_batch(root: str | os.PathLike, out_dir: str | os.PathLike, workers: int 
 
     root, out_dir = Path(root), Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    config = load_config(config_path)
     workers = workers or os.cpu_count() or 1
     current_models = model_versions(models_directory)
     done = read_manifest(out_dir)

@@ -13,6 +13,7 @@ from .annotate import annotate_file, load_pipeline
 from .config import load_config
 from .read import ReadError
 from .resources import sample_report
+from .segment import blank_pipeline
 from .review_page import write_review_page
 from .write import AtomicJsonLines, record_rows, write_records_csv, write_records_parquet
 
@@ -86,7 +87,7 @@ def _corpus_check(args: argparse.Namespace) -> int:
 
     paths = _corpus_paths(args)
     documents = load_documents(paths)
-    nlp = None if args.no_tokens else load_pipeline(load_config()).nlp
+    nlp = None if args.no_tokens else blank_pipeline()
     problems = []
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -144,7 +145,7 @@ def _corpus_export(args: argparse.Namespace) -> int:
     from .corpus import load_documents
 
     documents = load_documents(_corpus_paths(args))
-    count = export_documents(documents, args.format, args.out, nlp=load_pipeline(load_config()).nlp if args.format == "docbin" else None)
+    count = export_documents(documents, args.format, args.out, nlp=blank_pipeline() if args.format == "docbin" else None)
     print(f"exported {count} document(s) as {args.format} to {args.out}")
     return 0
 

@@ -7,10 +7,6 @@ from spacy.tokens import Doc
 
 # The entities stage runs every component of the NER pipeline, the rule hints included.
 
-def ner_components(nlp: Language) -> list:
-    return [(name, proc) for name, proc in nlp.pipeline]
-
-
 def sentence_entities(nlp: Language, doc: Doc, spans: list[tuple[int, int]], batch_size: int = 64) -> list[dict]:
     """Entities of each character span of ``doc`` (its sentences), in document offsets.
 

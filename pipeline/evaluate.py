@@ -86,7 +86,7 @@ def score_classes(gold: list[str], predicted: list[str]) -> dict:
     return {"per_class": per_class, "macro_f1_main": round(macro, 4), "accuracy": round(accuracy, 4), "confusion": confusion}
 
 
-def _record_key_matches(gold: dict, predicted: dict, text: str) -> bool:
+def _record_key_matches(gold: dict, predicted: dict) -> bool:
     if gold["value"] != predicted["value"] or gold["unit"] != predicted["unit"]:
         return False
     if gold["direction"] != predicted["direction"] or gold["baseline_type"] != predicted["baseline_type"]:
@@ -100,11 +100,11 @@ def score_records(pairs: list[tuple[dict, list[dict], list[dict]]]) -> dict:
     """A record is right when value, unit, direction and baseline_type match and
     the metric overlaps (shares a word), for the same value span."""
     tp = predicted_count = gold_count = 0
-    for document, gold, predicted in pairs:
+    for _, gold, predicted in pairs:
         by_span = {tuple(r["span"]): r for r in gold}
         for record in predicted:
             match = by_span.get(tuple(record["span"]))
-            tp += bool(match and _record_key_matches(match, record, document["text"]))
+            tp += bool(match and _record_key_matches(match, record))
         predicted_count += len(predicted)
         gold_count += len(gold)
     return _prf(tp, predicted_count, gold_count)

@@ -26,9 +26,9 @@ _VERBS = (
     "tiếp tục", "đã", "vẫn", "sẽ", "đang", "cũng", "với", "trên", "gần", "khoảng", "hơn",
 )
 _LEADING = re.compile(
-    rf"^(?:\s|trong đó|riêng|còn|và|tiếp đến là|tiếp đến|đặc biệt|cụ thể|bao gồm|gồm|như|các|những|khu vực|ngành|toàn tỉnh|đến nay|hiện|"
-    rf"trong \d+ tháng(?: đầu năm)?(?: \d{{4}})?|\d+ tháng(?: đầu năm)?(?: \d{{4}})?|sáu tháng(?: đầu năm)?(?: \d{{4}})?|"
-    rf"tính đến[^,]*|đến hết[^,]*|năm \d{{4}}|[-–•:])+",
+    r"^(?:\s|trong đó|riêng|còn|và|tiếp đến là|tiếp đến|đặc biệt|cụ thể|bao gồm|gồm|như|các|những|khu vực|ngành|toàn tỉnh|đến nay|hiện|"
+    r"trong \d+ tháng(?: đầu năm)?(?: \d{4})?|\d+ tháng(?: đầu năm)?(?: \d{4})?|sáu tháng(?: đầu năm)?(?: \d{4})?|"
+    r"tính đến[^,]*|đến hết[^,]*|năm \d{4}|[-–•:])+",
     re.IGNORECASE,
 )
 

@@ -9,7 +9,7 @@ import json
 import os
 import tempfile
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterator
+from typing import TYPE_CHECKING
 
 from . import __version__
 
@@ -95,10 +95,6 @@ class AtomicJsonLines:
         self._file.close()
         os.replace(self._tmp, self.path)
 
-    def abort(self) -> None:
-        self._file.close()
-        os.unlink(self._tmp)
-
     def __enter__(self) -> "AtomicJsonLines":
         return self
 
@@ -106,12 +102,6 @@ class AtomicJsonLines:
         # Documents already written are kept even when a later one fails hard.
         self.close()
 
-
-def read_jsonl(path: str | os.PathLike) -> Iterator[dict]:
-    with open(path, encoding="utf-8") as f:
-        for line in f:
-            if line.strip():
-                yield json.loads(line)
 
 
 RECORD_COLUMNS = (
