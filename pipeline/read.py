@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .config import load_config
+from .legacy_text import DECODERS, convert_legacy, decode_tcvn3, modern_tone_placement, restore_heading_capitals
+from .legacy_text import may_be_legacy as may_be_legacy_line
 
 SUPPORTED_SUFFIXES = (".txt", ".docx", ".pdf")
 
@@ -79,13 +81,15 @@ def read_document(path: str | os.PathLike, config: dict | None = None) -> RawDoc
     if suffix == ".txt":
         document = _read_txt(path, settings)
     elif suffix == ".docx":
-        document = _read_docx(path)
+        document = _read_docx(path, settings)
     elif suffix == ".pdf":
         document = _read_pdf(path, settings)
     else:
         raise ReadError(path, f"unsupported file type {suffix or '(none)'}; expected one of {', '.join(SUPPORTED_SUFFIXES)}")
     if not document.text.strip():
         raise ReadError(path, "the file holds no text")
+    if settings["tone_placement"] == "modern":
+        document.text = modern_tone_placement(document.text)  # same length: footnote offsets hold
     return document
 
 
@@ -117,7 +121,7 @@ def _read_txt(path: Path, settings: dict) -> RawDocument:
     for bom, encoding in ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16")):
         if data.startswith(bom):
             try:
-                return _txt_document(path, data.decode(encoding), encoding)
+                return _txt_document(path, data.decode(encoding), encoding, settings)
             except UnicodeDecodeError as error:
                 raise ReadError(path, f"starts with a {encoding} byte-order mark but does not decode as {encoding}: {error.reason} at byte {error.start}") from None
     zero_share = data.count(0) / len(data)
@@ -133,10 +137,22 @@ def _read_txt(path: Path, settings: dict) -> RawDocument:
                 except UnicodeDecodeError:
                     continue
                 if not _has_control_bytes(text) and letter_share(text) >= settings["min_letter_share"]:
-                    return _txt_document(path, text, variant)
+                    return _txt_document(path, text, variant, settings)
             continue
         if zero_share > 0:
             continue  # NUL bytes: only UTF-16 may hold them; anything else is binary
+        if encoding == "legacy":
+            # TCVN3 and VNI bytes are the Windows-1252 characters their fonts
+            # drew; neither uses the five bytes Windows-1252 leaves undefined.
+            if not settings["legacy_encodings"]:
+                continue
+            text = data.decode("cp1252", errors="replace")
+            converted, detected = convert_legacy(
+                normalise_text(text), settings["legacy_min_share"], encodings=settings["legacy_encodings"])
+            if detected:
+                return RawDocument(source=str(path), text=normalise_text(converted), format="txt", encoding=detected,
+                                   warnings=[f"converted from the legacy {detected.upper()} encoding"])
+            continue
         try:
             text = data.decode(encoding)
         except UnicodeDecodeError:
@@ -145,18 +161,27 @@ def _read_txt(path: Path, settings: dict) -> RawDocument:
             candidate = normalise_text(text)
             if _has_control_bytes(candidate) or letter_share(candidate) < settings["min_letter_share"]:
                 continue
-        return _txt_document(path, text, encoding)
+        return _txt_document(path, text, encoding, settings)
     if zero_share > 0 or _has_control_bytes(data[:4096].decode("latin-1")):
         raise ReadError(path, "binary data, not a text file")
     raise ReadError(
         path,
-        "unsupported text encoding: not UTF-8, UTF-16 or Windows-1258 "
+        "unsupported text encoding: not UTF-8, UTF-16, TCVN3, VNI or Windows-1258 "
         f"(tried {', '.join(settings['text_encodings'])}); convert the file to UTF-8",
     )
 
 
-def _txt_document(path: Path, text: str, encoding: str) -> RawDocument:
-    return RawDocument(source=str(path), text=normalise_text(text.lstrip("\ufeff")), format="txt", encoding=encoding)
+def _txt_document(path: Path, text: str, encoding: str, settings: dict) -> RawDocument:
+    text = normalise_text(text.lstrip("\ufeff"))
+    warnings = []
+    if settings["legacy_encodings"]:
+        # Legacy codes saved as Unicode characters: text copied out of a .VnTime
+        # document into a UTF-8 file.
+        text, detected = convert_legacy(text, settings["legacy_min_share"], encodings=settings["legacy_encodings"])
+        if detected:
+            text = normalise_text(text)
+            warnings.append(f"converted lines written in the legacy {detected.upper()} encoding")
+    return RawDocument(source=str(path), text=text, format="txt", encoding=encoding, warnings=warnings)
 
 
 # --- .docx ----------------------------------------------------------------
@@ -164,14 +189,104 @@ def _txt_document(path: Path, text: str, encoding: str) -> RawDocument:
 _W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
 
 
-def _paragraph_text(paragraph, references: list[tuple[int, str]], offset: int) -> str:
+class _RunFonts:
+    """The font each text run is set in, to find runs typed in a legacy font.
+
+    A run names its font itself or inherits it from its character style, its
+    paragraph style (and the styles those are based on) or the document
+    defaults; themes only hold Unicode fonts, so they are not followed.
+    """
+
+    def __init__(self, styles_xml: bytes | None, legacy_fonts: dict[str, list[str]]):
+        self.legacy_fonts = legacy_fonts
+        self.style_font: dict[str, str | None] = {}
+        self.based_on: dict[str, str] = {}
+        self.default_font: str | None = None
+        self.default_paragraph_style: str | None = None
+        # Text-level detection when no run names a legacy font (set by the reader).
+        self.fallback: str | None = None
+        self.converted_runs: dict[str, int] = {}
+        if styles_xml is None:
+            return
+        from lxml import etree
+
+        root = etree.fromstring(styles_xml)
+        defaults = root.find(f"{_W}docDefaults/{_W}rPrDefault/{_W}rPr/{_W}rFonts")
+        self.default_font = self._font_of(defaults)
+        for style in root.iter(f"{_W}style"):
+            style_id = style.get(f"{_W}styleId")
+            if style.get(f"{_W}type") == "paragraph" and style.get(f"{_W}default") in ("1", "true", "on"):
+                # A paragraph without a w:pStyle is in this style ("Normal").
+                self.default_paragraph_style = style_id
+            self.style_font[style_id] = self._font_of(style.find(f"{_W}rPr/{_W}rFonts"))
+            based = style.find(f"{_W}basedOn")
+            if based is not None:
+                self.based_on[style_id] = based.get(f"{_W}val")
+
+    @staticmethod
+    def _font_of(fonts) -> str | None:
+        if fonts is None:
+            return None
+        return fonts.get(f"{_W}ascii") or fonts.get(f"{_W}hAnsi")
+
+    def _style(self, style_id: str | None) -> str | None:
+        seen = set()
+        while style_id and style_id not in seen:
+            seen.add(style_id)
+            if self.style_font.get(style_id):
+                return self.style_font[style_id]
+            style_id = self.based_on.get(style_id)
+        return None
+
+    def font(self, run, paragraph_style: str | None) -> str | None:
+        properties = run.find(f"{_W}rPr") if run is not None else None
+        if properties is not None:
+            own = self._font_of(properties.find(f"{_W}rFonts"))
+            if own:
+                return own
+            run_style = properties.find(f"{_W}rStyle")
+            if run_style is not None and (styled := self._style(run_style.get(f"{_W}val"))):
+                return styled
+        return self._style(paragraph_style or self.default_paragraph_style) or self.default_font
+
+    def encoding(self, font: str | None) -> tuple[str | None, bool]:
+        """(legacy encoding of the font, whether it draws capitals only)."""
+        if not font:
+            return None, False
+        for encoding, prefixes in self.legacy_fonts.items():
+            if any(font.lower().startswith(prefix.lower()) for prefix in prefixes):
+                # TCVN3's capitals-only fonts are its lower-case fonts with an
+                # "H" appended (.VnTime / .VnTimeH).
+                return encoding, encoding == "tcvn3" and font.endswith("H")
+        return None, False
+
+    def convert(self, text: str, run, paragraph_style: str | None, paragraph_may_be_legacy: bool) -> str:
+        encoding, capitals = self.encoding(self.font(run, paragraph_style))
+        if encoding is None and self.fallback and paragraph_may_be_legacy:
+            encoding = self.fallback
+        if encoding is None or not text:
+            return text
+        self.converted_runs[encoding] = self.converted_runs.get(encoding, 0) + 1
+        if encoding == "tcvn3":
+            return decode_tcvn3(text, capitals=capitals)
+        return DECODERS[encoding](text)
+
+
+def _paragraph_text(paragraph, references: list[tuple[int, str]], offset: int, fonts: _RunFonts | None = None) -> str:
     """Text of a w:p; footnote references are recorded as (offset, footnote id)."""
+    style = paragraph.find(f"{_W}pPr/{_W}pStyle")
+    style_id = style.get(f"{_W}val") if style is not None else None
+    may_be_legacy = False
+    if fonts is not None and fonts.fallback:
+        may_be_legacy = may_be_legacy_line("".join(t.text or "" for t in paragraph.iter(f"{_W}t")))
     parts: list[str] = []
     length = 0
     for element in paragraph.iter():
         tag = element.tag
         if tag == f"{_W}t":
             piece = element.text or ""
+            if fonts is not None:
+                piece = fonts.convert(piece, element.getparent(), style_id, may_be_legacy)
         elif tag == f"{_W}tab":
             piece = "\t"
         elif tag in (f"{_W}br", f"{_W}cr"):
@@ -183,10 +298,14 @@ def _paragraph_text(paragraph, references: list[tuple[int, str]], offset: int) -
             continue
         parts.append(piece)
         length += len(piece)
-    return "".join(parts)
+    text = "".join(parts)
+    if may_be_legacy and fonts.fallback == "tcvn3":
+        # No font told which runs were in capitals-only fonts; same length.
+        text = restore_heading_capitals(text)
+    return text
 
 
-def _block_texts(body, references: list[tuple[int, str]]) -> list[str]:
+def _block_texts(body, references: list[tuple[int, str]], fonts: _RunFonts) -> list[str]:
     """Paragraph and table-row lines of the body in document order."""
     lines: list[str] = []
     offset = 0
@@ -198,14 +317,14 @@ def _block_texts(body, references: list[tuple[int, str]]) -> list[str]:
 
     for block in body.iterchildren():
         if block.tag == f"{_W}p":
-            add(_paragraph_text(block, references, offset))
+            add(_paragraph_text(block, references, offset, fonts))
         elif block.tag == f"{_W}tbl":
             for row in block.iter(f"{_W}tr"):
                 cells = []
                 row_offset = offset
                 for cell in row.iter(f"{_W}tc"):
                     cell_text = " ".join(
-                        _paragraph_text(p, references, row_offset + sum(len(c) + 1 for c in cells))
+                        _paragraph_text(p, references, row_offset + sum(len(c) + 1 for c in cells), fonts)
                         for p in cell.iter(f"{_W}p")
                     )
                     cells.append(cell_text)
@@ -213,7 +332,7 @@ def _block_texts(body, references: list[tuple[int, str]]) -> list[str]:
     return lines
 
 
-def _read_docx(path: Path) -> RawDocument:
+def _read_docx(path: Path, settings: dict) -> RawDocument:
     try:
         import docx
         from docx.opc.exceptions import PackageNotFoundError
@@ -225,24 +344,42 @@ def _read_docx(path: Path) -> RawDocument:
         raise ReadError(path, f"not a valid .docx file (corrupt or truncated): {error}") from None
     except Exception as error:  # lxml and zip errors of many kinds
         raise ReadError(path, f"not a valid .docx file: {type(error).__name__}: {error}") from None
-    references: list[tuple[int, str]] = []
-    lines = _block_texts(word.element.body, references)
-    notes_xml = None
-    for part in word.part.package.iter_parts():
-        if str(part.partname) == "/word/footnotes.xml":
-            notes_xml = part.blob
-    body = "\n".join(lines)
-    footnote_texts: dict[str, str] = {}
-    if notes_xml is not None:
-        from lxml import etree
+    parts = {str(part.partname): part.blob for part in word.part.package.iter_parts()
+             if str(part.partname) in ("/word/footnotes.xml", "/word/styles.xml")}
+    fonts = _RunFonts(parts.get("/word/styles.xml"), settings["legacy_fonts"])
+    notes_xml = parts.get("/word/footnotes.xml")
 
-        for note in etree.fromstring(notes_xml).iter(f"{_W}footnote"):
-            if note.get(f"{_W}type") in ("separator", "continuationSeparator", "continuationNotice"):
-                continue
-            unused: list = []
-            paragraphs = [_paragraph_text(p, unused, 0) for p in note.iter(f"{_W}p")]
-            footnote_texts[note.get(f"{_W}id")] = " ".join(p for p in paragraphs if p.strip()).strip()
-    return _with_footnotes(path, body, references, footnote_texts, "docx")
+    def extract() -> tuple[str, list[tuple[int, str]], dict[str, str]]:
+        references: list[tuple[int, str]] = []
+        body = "\n".join(_block_texts(word.element.body, references, fonts))
+        footnote_texts: dict[str, str] = {}
+        if notes_xml is not None:
+            from lxml import etree
+
+            for note in etree.fromstring(notes_xml).iter(f"{_W}footnote"):
+                if note.get(f"{_W}type") in ("separator", "continuationSeparator", "continuationNotice"):
+                    continue
+                unused: list = []
+                paragraphs = [_paragraph_text(p, unused, 0, fonts) for p in note.iter(f"{_W}p")]
+                footnote_texts[note.get(f"{_W}id")] = " ".join(p for p in paragraphs if p.strip()).strip()
+        return body, references, footnote_texts
+
+    body, references, footnote_texts = extract()
+    if not fonts.converted_runs and settings["legacy_encodings"]:
+        # No run names a legacy font, yet its codes may still be there (a
+        # document re-saved with its fonts replaced): decide on the text.
+        _, detected = convert_legacy("\n".join([body, *footnote_texts.values()]), settings["legacy_min_share"])
+        if detected:
+            fonts.fallback = detected
+            body, references, footnote_texts = extract()
+    document = _with_footnotes(path, body, references, footnote_texts, "docx")
+    if fonts.converted_runs:
+        document.encoding = "+".join(sorted(fonts.converted_runs))
+        document.warnings.append(
+            "converted from legacy encodings: "
+            + ", ".join(f"{count} runs of {name.upper()}" for name, count in sorted(fonts.converted_runs.items()))
+        )
+    return document
 
 
 def _with_footnotes(path: Path, body: str, references: list[tuple[int, str]], footnote_texts: dict[str, str], fmt: str) -> RawDocument:

@@ -117,3 +117,76 @@ def write_pdf(text: str, path: Path, scanned: bool = False, password: str | None
         story.append(KeepTogether([Paragraph(f"<super>{i}</super> {escape(note)}", style)]))
     document.build(story)
     return path
+
+
+def write_legacy_docx(text: str, path: Path, encoding: str, font: str | None = None) -> Path:
+    """A .docx typed the pre-Unicode way: every paragraph in TCVN3 or VNI codes.
+
+    The Normal style names the legacy font (``font`` overrides it, to test
+    detection without font information); for TCVN3, toned capitals have no code
+    of their own and go in runs of the capitals-only ".VnTimeH" font, as a
+    typist of the time set them.
+    """
+    import docx
+
+    from pipeline.legacy_text import encode_tcvn3, encode_vni
+
+    document = docx.Document()
+    document.styles["Normal"].font.name = font or {"tcvn3": ".VnTime", "vni": "VNI-Times"}[encoding]
+    for line in text.split("\n"):
+        paragraph = document.add_paragraph()
+        if encoding == "vni":
+            paragraph.add_run(encode_vni(line))
+            continue
+        for capitals, piece in _capital_pieces(line):
+            run = paragraph.add_run(encode_tcvn3(piece))
+            if capitals and font is None:
+                run.font.name = ".VnTimeH"
+    document.save(path)
+    return path
+
+
+def _capital_pieces(line: str) -> list[tuple[bool, str]]:
+    """Split a line where toned capitals (no TCVN3 code) start and stop."""
+    pieces: list[tuple[bool, str]] = []
+    for char in line:
+        capital = char.isupper() and not char.isascii() and char not in "ĂÂĐÊÔƠƯ"
+        if pieces and pieces[-1][0] == capital:
+            pieces[-1] = (capital, pieces[-1][1] + char)
+        else:
+            pieces.append((capital, char))
+    return pieces
+
+
+OLD_STYLE = {"òa": "oà", "óa": "oá", "ỏa": "oả", "õa": "oã", "ọa": "oạ", "òe": "oè", "óe": "oé", "ỏe": "oẻ",
+             "õe": "oẽ", "ọe": "oẹ", "ùy": "uỳ", "úy": "uý", "ủy": "uỷ", "ũy": "uỹ", "ụy": "uỵ"}
+
+
+def old_tone_placement(text: str) -> str:
+    """Write "hóa", "thủy" the old way ("hoá", "thuỷ"), except after q."""
+    pattern = "|".join(OLD_STYLE)
+    return re.sub(rf"(?<![qQ])({pattern})(?!\w)", lambda m: OLD_STYLE[m.group()], text)
+
+
+def write_legacy_variant(text: str, folder: Path, kind: str) -> Path:
+    """``text`` saved the way an old archive holds it; ``kind`` names the way."""
+    from pipeline.legacy_text import encode_tcvn3, encode_vni
+
+    path = folder / ("report.docx" if kind.endswith(".docx") else "report.txt")
+    if kind == "tcvn3.txt":
+        path.write_bytes(encode_tcvn3(text).encode("cp1252"))
+    elif kind == "vni.txt":
+        path.write_bytes(encode_vni(text).encode("cp1252"))
+    elif kind == "tcvn3-in-utf8.txt":  # codes copied out of a .VnTime document
+        path.write_text(encode_tcvn3(text), encoding="utf-8")
+    elif kind == "old-tones.txt":
+        path.write_text(old_tone_placement(text), encoding="utf-8")
+    elif kind == "tcvn3.docx":
+        write_legacy_docx(text, path, "tcvn3")
+    elif kind == "vni.docx":
+        write_legacy_docx(text, path, "vni")
+    elif kind == "tcvn3-unnamed-font.docx":
+        write_legacy_docx(text, path, "tcvn3", font="Times New Roman")
+    else:
+        raise ValueError(kind)
+    return path

@@ -5,12 +5,12 @@ import unicodedata
 
 import pytest
 
-from make_documents import write_docx, write_pdf
+from make_documents import write_docx, write_legacy_variant, write_pdf
 from pipeline.config import load_config
 from pipeline.read import ReadError, read_document
 from pipeline.structure import analyse
 
-from conftest import FIXTURES
+from conftest import FIXTURES, ROOT
 
 SNIPPET = (FIXTURES / "thuong-mai.txt").read_text(encoding="utf-8")
 # Windows-1258 has no replacement character: the encoding cases use "*" for the footnote marks.
@@ -127,3 +127,26 @@ def test_docx_tables_are_read_as_rows(tmp_path):
             table.cell(r, c).text = value
     word.save(tmp_path / "table.docx")
     assert read_document(tmp_path / "table.docx").text == "Bảng 1. Kết quả\nChỉ tiêu\tTăng (%)\nCông nghiệp\t9,6"
+
+
+LEGACY_SOURCE = ROOT / "corpus" / "documents" / "ba-ria-vung-tau-2023-h1.txt"
+
+
+LEGACY_KINDS = {
+    "tcvn3.txt": ("tcvn3", "converted from the legacy TCVN3 encoding"),
+    "vni.txt": ("vni", "converted from the legacy VNI encoding"),
+    "tcvn3-in-utf8.txt": ("utf-8", "converted lines written in the legacy TCVN3 encoding"),
+    "old-tones.txt": ("utf-8", None),
+    "tcvn3.docx": ("tcvn3", "converted from legacy encodings: 90 runs of TCVN3"),
+    "vni.docx": ("vni", "converted from legacy encodings: 34 runs of VNI"),
+    "tcvn3-unnamed-font.docx": ("tcvn3", "converted from legacy encodings: 90 runs of TCVN3"),
+}
+
+
+@pytest.mark.parametrize("kind", LEGACY_KINDS)
+def test_legacy_encodings_and_old_tone_placement_read_as_the_unicode_file(tmp_path, kind):
+    document = read_document(write_legacy_variant(LEGACY_SOURCE.read_text(encoding="utf-8"), tmp_path, kind))
+    encoding, warning = LEGACY_KINDS[kind]
+    assert document.text == read_document(LEGACY_SOURCE).text.rstrip("\n" if kind.endswith(".docx") else "")
+    assert document.encoding == encoding
+    assert document.warnings == ([warning] if warning else [])
