@@ -108,7 +108,8 @@ def annotate_document(raw: RawDocument, models: Models | None = None, config: di
                      entities=entities, classes=classes, records=records, models=dict(models.versions))
 
 
-def annotate_file(path: str | os.PathLike, models: Models | None = None, config: dict | None = None) -> Annotated:
-    """Read and annotate one file; raises ReadError naming the file."""
+def annotate_file(path: str | os.PathLike, models: Models | None = None, config: dict | None = None,
+                  data: bytes | None = None) -> Annotated:
+    """Read and annotate one file (or its ``data``); raises ReadError naming the file."""
     config = config or load_config()
-    return annotate_document(read_document(Path(path), config), models=models, config=config)
+    return annotate_document(read_document(Path(path), config, data), models=models, config=config)

@@ -9,20 +9,25 @@ their lines, and a rerun goes on from there.
 """
 from __future__ import annotations
 
+import ctypes
 import hashlib
 import json
 import multiprocessing
 import os
 import signal
 import sys
+import threading
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterator
 
 from .config import load_config
 from .read import SUPPORTED_SUFFIXES
 
 MANIFEST = "manifest.jsonl"
+ENGINES = ("local", "dask")
 
 
 @dataclass
@@ -81,47 +86,86 @@ def _on_alarm(signum, frame):
     raise _Timeout()
 
 
+@contextmanager
+def _time_limit(seconds: int):
+    """Raise _Timeout in this thread after ``seconds``.
+
+    The main thread of a process uses SIGALRM; a thread of a Dask worker cannot
+    receive signals, so a timer thread raises the exception in it instead. Both
+    take effect between Python bytecodes, so a file stuck inside one long C
+    call is stopped when that call returns.
+    """
+    if threading.current_thread() is threading.main_thread():
+        previous = signal.signal(signal.SIGALRM, _on_alarm)
+        signal.alarm(seconds)
+        try:
+            yield
+        finally:
+            signal.alarm(0)
+            signal.signal(signal.SIGALRM, previous)
+        return
+    target = threading.get_ident()
+    lock = threading.Lock()
+    finished = False
+
+    def expire() -> None:
+        with lock:
+            if not finished:
+                ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(target), ctypes.py_object(_Timeout))
+
+    timer = threading.Timer(seconds, expire)
+    timer.daemon = True
+    timer.start()
+    try:
+        yield
+    finally:
+        with lock:
+            finished = True
+        timer.cancel()
+
+
 _WORKER: dict = {}
 
 
-def _init_worker(models_directory, config_path, single_thread: bool = False) -> None:
+def limit_threads() -> None:
+    """N worker processes on N cores: a multi-threaded BLAS in each would make
+    them fight over the same cores."""
+    from threadpoolctl import threadpool_limits
+
+    _WORKER["threads"] = threadpool_limits(1)
+
+
+def load_worker_models(models_directory, config: dict) -> None:
+    """Load the models a worker process annotates with, once per process."""
     from .annotate import load_pipeline
 
-    if single_thread:
-        # N worker processes on N cores: a multi-threaded BLAS in each would
-        # make them fight over the same cores.
-        from threadpoolctl import threadpool_limits
-
-        _WORKER["threads"] = threadpool_limits(1)
-
-    _WORKER["config"] = load_config(config_path)
-    _WORKER["models"] = load_pipeline(_WORKER["config"], models_directory)
+    _WORKER["config"] = config
+    _WORKER["models"] = load_pipeline(config, models_directory)
 
 
-def _process(task: tuple[str, str, str, str, str]) -> dict:
-    """Annotate one file and write its document; returns its manifest entry."""
+def annotate_task(task: tuple[str, str, str, bytes | None]) -> tuple[dict, dict | None]:
+    """Annotate one file in a worker: (its manifest entry, its document or None).
+
+    ``task`` is (path, relative path, sha256, the file's bytes or None to read
+    it from ``path``). Nothing raises out of here: a file that fails is an entry
+    with status error.
+    """
     import warnings
 
     from .annotate import annotate_file
     from .read import ReadError
 
-    path, relative, sha256, out_dir, _ = task
+    path, relative, sha256, data = task
     config, models = _WORKER["config"], _WORKER["models"]
     limit = config["batch"]["max_seconds"]
     started = time.perf_counter()
     entry = {"path": relative, "sha256": sha256, "status": "ok", "error": None, "seconds": 0.0,
              "models": models.versions, "sentences": 0}
-    previous = signal.signal(signal.SIGALRM, _on_alarm)
-    signal.alarm(limit)
+    document = None
     try:
-        with warnings.catch_warnings():
+        with _time_limit(limit), warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            document = annotate_file(path, models=models, config=config).record()
-        target = output_path(Path(out_dir), relative)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = target.with_name(f".{target.name}.partial")
-        tmp.write_text(json.dumps(document, ensure_ascii=False), encoding="utf-8")
-        os.replace(tmp, target)
+            document = annotate_file(path, models=models, config=config, data=data).record()
         entry["sentences"] = len(document["sentences"])
     except _Timeout:
         entry.update(status="error", error=f"{path}: took longer than {limit} s (batch.max_seconds)")
@@ -129,11 +173,38 @@ def _process(task: tuple[str, str, str, str, str]) -> dict:
         entry.update(status="error", error=str(error))
     except Exception as error:  # a stage that fails on one file must not stop the batch
         entry.update(status="error", error=f"{path}: {type(error).__name__}: {error}")
-    finally:
-        signal.alarm(0)
-        signal.signal(signal.SIGALRM, previous)
     entry["seconds"] = round(time.perf_counter() - started, 3)
-    return entry
+    return entry, document
+
+
+def write_document(out_dir: Path, relative: str, document: dict) -> None:
+    """Under a temporary name, then renamed: a killed run never leaves half a document."""
+    target = output_path(out_dir, relative)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".{target.name}.partial")
+    tmp.write_text(json.dumps(document, ensure_ascii=False), encoding="utf-8")
+    os.replace(tmp, target)
+
+
+def _run_local(tasks: list, workers: int, models_directory, config: dict) -> Iterator[tuple[dict, dict | None]]:
+    load_worker_models(models_directory, config)
+    if workers == 1 or len(tasks) <= 1:
+        for task in tasks:
+            yield annotate_task(task)
+        return
+    if sys.platform == "win32":  # no fork: every process loads the models itself
+        context, initializer, initargs = multiprocessing.get_context("spawn"), _spawned_worker, (models_directory, config)
+    else:
+        # Loaded above, before forking: the workers share the parent's models
+        # instead of each spending seconds loading its own copy.
+        context, initializer, initargs = multiprocessing.get_context("fork"), limit_threads, ()
+    with context.Pool(workers, initializer=initializer, initargs=initargs) as pool:
+        yield from pool.imap_unordered(annotate_task, tasks)
+
+
+def _spawned_worker(models_directory, config: dict) -> None:
+    limit_threads()
+    load_worker_models(models_directory, config)
 
 
 class _Progress:
@@ -168,13 +239,22 @@ class _Progress:
 
 
 def run_batch(root: str | os.PathLike, out_dir: str | os.PathLike, workers: int | None = None, force: bool = False,
-              models_directory=None, config_path=None, progress_stream=sys.stderr) -> BatchSummary:
-    """Annotate every file below ``root`` into ``out_dir``."""
+              models_directory=None, config_path=None, progress_stream=sys.stderr, engine: str = "local",
+              scheduler: str | None = None) -> BatchSummary:
+    """Annotate every file below ``root`` into ``out_dir``.
+
+    ``engine`` "local" runs ``workers`` processes on this machine; "dask" runs
+    on the Dask cluster at ``scheduler``, or on a local one of ``workers``
+    processes when no address is given. Both write the same outputs.
+    """
     from .models import model_versions
 
     root, out_dir = Path(root), Path(out_dir)
+    if engine not in ENGINES:
+        raise ValueError(f"unknown engine {engine!r}; expected one of {', '.join(ENGINES)}")
     out_dir.mkdir(parents=True, exist_ok=True)
     workers = workers or os.cpu_count() or 1
+    config = load_config(config_path)
     current_models = model_versions(models_directory)
     done = read_manifest(out_dir)
     entries: dict[str, dict] = {}
@@ -191,13 +271,16 @@ def run_batch(root: str | os.PathLike, out_dir: str | os.PathLike, workers: int 
                 and previous.get("models") == current_models and output_path(out_dir, relative).exists()):
             entries[relative] = {**previous, "status": "skipped", "error": None, "seconds": 0.0}
             continue
-        tasks.append((str(path), relative, sha256, str(out_dir), ""))
+        tasks.append((str(path), relative, sha256, None))
     summary = BatchSummary(skipped=sum(e["status"] == "skipped" for e in entries.values()))
     progress = _Progress(len(tasks), progress_stream)
     journal = open(out_dir / (MANIFEST + ".journal"), "a", encoding="utf-8")
     started = time.perf_counter()
 
-    def record(entry: dict) -> None:
+    def record(entry: dict, document: dict | None) -> None:
+        # The document first, then its manifest line: a line marked ok always has its document.
+        if document is not None:
+            write_document(out_dir, entry["path"], document)
         journal.write(json.dumps(entry, ensure_ascii=False) + "\n")
         journal.flush()
         os.fsync(journal.fileno())
@@ -207,15 +290,14 @@ def run_batch(root: str | os.PathLike, out_dir: str | os.PathLike, workers: int 
         progress.update(entry)
 
     try:
-        if workers == 1 or len(tasks) <= 1:
-            _init_worker(models_directory, config_path)
-            for task in tasks:
-                record(_process(task))
+        if engine == "dask":
+            from .cluster import run_on_dask
+
+            results = run_on_dask(tasks, workers, scheduler, models_directory, config)
         else:
-            context = multiprocessing.get_context("fork" if sys.platform != "win32" else "spawn")
-            with context.Pool(workers, initializer=_init_worker, initargs=(models_directory, config_path, True)) as pool:
-                for entry in pool.imap_unordered(_process, tasks):
-                    record(entry)
+            results = _run_local(tasks, workers, models_directory, config)
+        for entry, document in results:
+            record(entry, document)
     finally:
         progress.close()
         journal.close()

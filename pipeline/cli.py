@@ -24,7 +24,13 @@ def _annotate_folder(args: argparse.Namespace) -> int:
     if len(args.files) != 1:
         print("error: give one folder (or only files)", file=sys.stderr)
         return 2
-    summary = run_batch(args.files[0], args.out, workers=args.workers, force=args.force, config_path=args.config)
+    engine = "dask" if args.scheduler else args.engine
+    try:
+        summary = run_batch(args.files[0], args.out, workers=args.workers, force=args.force, config_path=args.config,
+                            engine=engine, scheduler=args.scheduler)
+    except ImportError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
     print(f"{args.files[0]}: {summary.ok} annotated, {summary.error} errors, {summary.skipped} skipped, "
           f"{summary.sentences} sentences in {summary.seconds:.1f} s; see {Path(args.out) / 'manifest.jsonl'}")
     return 1 if summary.error else 0
@@ -231,6 +237,11 @@ def build_parser() -> argparse.ArgumentParser:
     annotate.add_argument("--out", default="annotations.jsonl",
                           help="JSON Lines file to write (default: %(default)s); for a FOLDER, the output folder")
     annotate.add_argument("--workers", type=int, default=None, help="processes for a folder (default: all cores)")
+    annotate.add_argument("--engine", choices=("local", "dask"), default="local",
+                          help="for a folder: processes on this machine (local) or a Dask cluster (dask; "
+                          "without --scheduler, a local one of --workers processes)")
+    annotate.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                          help="for a folder: the Dask scheduler to run on (tcp://host:8786); implies --engine dask")
     annotate.add_argument("--force", action="store_true", help="for a folder: redo files already done with the same hash and models")
     annotate.add_argument("--tokens", action="store_true", help="include the tokens (offsets, text, POS) of each document")
     annotate.add_argument("--config", default=None, help="pipeline settings (TOML); default: the packaged config")

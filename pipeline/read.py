@@ -7,6 +7,7 @@ keeps Word's conventions and the structure stage recognises them.
 from __future__ import annotations
 
 import codecs
+import io
 import os
 import re
 import unicodedata
@@ -62,35 +63,48 @@ def normalise_text(text: str) -> str:
     return unicodedata.normalize("NFC", text)
 
 
-def read_document(path: str | os.PathLike, config: dict | None = None) -> RawDocument:
-    """Read one .txt, .docx or .pdf file; raise ReadError naming the file."""
+def read_document(path: str | os.PathLike, config: dict | None = None, data: bytes | None = None) -> RawDocument:
+    """Read one .txt, .docx or .pdf file; raise ReadError naming the file.
+
+    ``data``: the file's bytes, already read elsewhere (a cluster worker gets a
+    file's bytes, not access to its folder); ``path`` then only names it.
+    """
     settings = (config or load_config())["read"]
     path = Path(path)
-    if not path.exists():
-        raise ReadError(path, "no such file")
-    if path.is_dir():
-        raise ReadError(path, "is a folder, not a file")
-    size = path.stat().st_size
+    if data is None:
+        if not path.exists():
+            raise ReadError(path, "no such file")
+        if path.is_dir():
+            raise ReadError(path, "is a folder, not a file")
+    check_size(path, path.stat().st_size if data is None else len(data), settings)
+    suffix = path.suffix.lower()
+    if suffix not in SUPPORTED_SUFFIXES:
+        raise ReadError(path, f"unsupported file type {suffix or '(none)'}; expected one of {', '.join(SUPPORTED_SUFFIXES)}")
+    if data is None:
+        # Read whole (it is below the size limit), so that a file read here and
+        # bytes sent to a cluster worker go through the same code and errors.
+        data = path.read_bytes()
+    if suffix == ".txt":
+        document = _read_txt(path, settings, data)
+    elif suffix == ".docx":
+        document = _read_docx(path, settings, io.BytesIO(data))
+    else:
+        document = _read_pdf(path, settings, io.BytesIO(data))
+    if not document.text.strip():
+        raise ReadError(path, "the file holds no text")
+    if settings["tone_placement"] == "modern":
+        document.text = modern_tone_placement(document.text)  # same length: footnote offsets hold
+    return document
+
+
+def check_size(path: Path, size: int, settings: dict) -> None:
+    """Refuse empty files, and huge ones before reading a byte of them."""
     if size == 0:
         raise ReadError(path, "empty file")
     if size > settings["max_bytes"]:
         raise ReadError(
             path, f"file is {size} bytes, above the limit of {settings['max_bytes']} bytes (read.max_bytes)"
         )
-    suffix = path.suffix.lower()
-    if suffix == ".txt":
-        document = _read_txt(path, settings)
-    elif suffix == ".docx":
-        document = _read_docx(path, settings)
-    elif suffix == ".pdf":
-        document = _read_pdf(path, settings)
-    else:
-        raise ReadError(path, f"unsupported file type {suffix or '(none)'}; expected one of {', '.join(SUPPORTED_SUFFIXES)}")
-    if not document.text.strip():
-        raise ReadError(path, "the file holds no text")
-    if settings["tone_placement"] == "modern":
-        document.text = modern_tone_placement(document.text)  # same length: footnote offsets hold
-    return document
 
 
 # --- .txt -----------------------------------------------------------------
@@ -116,8 +130,7 @@ def _has_control_bytes(text: str) -> bool:
     return any(unicodedata.category(c) == "Cc" and c not in "\t\n\r\f\v" for c in text)
 
 
-def _read_txt(path: Path, settings: dict) -> RawDocument:
-    data = path.read_bytes()
+def _read_txt(path: Path, settings: dict, data: bytes) -> RawDocument:
     for bom, encoding in ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16")):
         if data.startswith(bom):
             try:
@@ -332,14 +345,14 @@ def _block_texts(body, references: list[tuple[int, str]], fonts: _RunFonts) -> l
     return lines
 
 
-def _read_docx(path: Path, settings: dict) -> RawDocument:
+def _read_docx(path: Path, settings: dict, source) -> RawDocument:
     try:
         import docx
         from docx.opc.exceptions import PackageNotFoundError
     except ImportError as error:  # pragma: no cover - dependency of the package
         raise ReadError(path, f"python-docx is needed to read .docx: {error}") from None
     try:
-        word = docx.Document(str(path))
+        word = docx.Document(source)
     except (zipfile.BadZipFile, PackageNotFoundError, KeyError, ValueError) as error:
         raise ReadError(path, f"not a valid .docx file (corrupt or truncated): {error}") from None
     except Exception as error:  # lxml and zip errors of many kinds
@@ -416,12 +429,12 @@ def _with_footnotes(path: Path, body: str, references: list[tuple[int, str]], fo
 _SENTENCE_FINAL = (".", "!", "?", ":", ";", "…")
 
 
-def _read_pdf(path: Path, settings: dict) -> RawDocument:
+def _read_pdf(path: Path, settings: dict, source) -> RawDocument:
     from pdfminer.high_level import extract_pages
     from pdfminer.layout import LAParams, LTChar, LTTextBox, LTTextLine
 
     try:
-        pages = list(extract_pages(str(path), laparams=LAParams()))
+        pages = list(extract_pages(source, laparams=LAParams()))
     except Exception as error:
         name = type(error).__name__
         if "Password" in name or "Encrypt" in name:

@@ -124,3 +124,57 @@ def test_a_file_over_the_time_limit_is_an_error_and_the_batch_goes_on(tmp_path):
     assert entries["seed.txt"]["error"].endswith("took longer than 1 s (batch.max_seconds)")
     assert entries["small.txt"]["status"] == "ok"
     assert result.returncode == 1
+
+
+def test_the_time_limit_stops_a_thread_that_is_not_the_main_one():
+    # Dask runs tasks in worker threads, where SIGALRM cannot reach.
+    import threading
+
+    from pipeline.batch import _time_limit, _Timeout
+
+    outcome = []
+
+    def busy():
+        started = time.perf_counter()
+        try:
+            with _time_limit(1):
+                while time.perf_counter() - started < 30:
+                    pass
+        except _Timeout:
+            outcome.append(round(time.perf_counter() - started))
+
+    thread = threading.Thread(target=busy)
+    thread.start()
+    thread.join(60)
+    assert outcome == [1]
+
+
+def _comparable_outputs(out: Path) -> tuple[dict, dict]:
+    entries = {path: {k: v for k, v in e.items() if k != "seconds"} for path, e in manifest(out).items()}
+    documents = {p.relative_to(out).as_posix(): p.read_text(encoding="utf-8") for p in sorted((out / "documents").rglob("*.json"))}
+    return entries, documents
+
+
+@pytest.mark.slow
+def test_the_dask_engine_writes_what_the_local_engine_writes(archive, tmp_path):
+    local = run(str(archive), "--out", str(tmp_path / "local"), "--workers", "1")
+    dask = run(str(archive), "--out", str(tmp_path / "dask"), "--engine", "dask", "--workers", "2")
+    assert dask.returncode == local.returncode == 1, dask.stderr[-2000:]
+    assert _comparable_outputs(tmp_path / "dask") == _comparable_outputs(tmp_path / "local")
+    assert "4 errors" in dask.stdout
+
+
+@pytest.mark.slow
+def test_a_running_dask_scheduler_is_used_by_address(tmp_path):
+    from distributed import LocalCluster
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    shutil.copy(DOCUMENTS / "gia-lai-2024-h1.txt", folder / "gia-lai.txt")
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=":0") as cluster:
+        result = run(str(folder), "--out", str(tmp_path / "out"), "--scheduler", cluster.scheduler_address)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert manifest(tmp_path / "out")["gia-lai.txt"]["status"] == "ok"
+    local = run(str(folder), "--out", str(tmp_path / "local"), "--workers", "1")
+    assert local.returncode == 0
+    assert _comparable_outputs(tmp_path / "out") == _comparable_outputs(tmp_path / "local")
