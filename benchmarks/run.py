@@ -9,12 +9,13 @@ copied N times), then measures on it, in this one run:
 Prints the figures and the targets (whole pipeline within 1.3x pos_tag; 2
 workers at least 1.7x faster than 1; under 1 GiB per worker).
 
-    python benchmarks/run.py [--copies 2] [--workers 2]
+    python benchmarks/run.py [--copies 4] [--workers 2]
 """
 from __future__ import annotations
 
 import argparse
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -49,15 +50,32 @@ def time_pos_tag(files: list[Path]) -> tuple[float, int]:
     return time.perf_counter() - started, tokens
 
 
-def time_batch(folder: Path, workers: int) -> dict:
+def uncached_config(folder: Path) -> Path:
+    """The packaged settings without the tokenizer's line cache: the corpus is
+    copies of the same documents, and a worker that saw a line before would
+    skip tagging it, a saving a real archive does not offer."""
+    import tomllib
+
+    from pipeline.config import DEFAULT_CONFIG_PATH
+
+    text = DEFAULT_CONFIG_PATH.read_text(encoding="utf-8")
+    assert tomllib.loads(text)["tokenizer"]["cache_lines"] > 0
+    path = folder / "pipeline-uncached.toml"
+    path.write_text(re.sub(r"(?m)^cache_lines = \d+$", "cache_lines = 0", text), encoding="utf-8")
+    return path
+
+
+def time_batch(folder: Path, workers: int, config: Path) -> dict:
     """The CLI on the folder in a fresh process; peak memory of the process tree."""
     out = Path(tempfile.mkdtemp(prefix="vnreport-bench-"))
     script = (
         "import json, resource, sys, time\n"
         "from pipeline.batch import run_batch\n"
         "started = time.perf_counter()\n"
-        f"summary = run_batch({str(folder)!r}, {str(out)!r}, workers={workers}, progress_stream=open('/dev/null', 'w'))\n"
-        "print(json.dumps({'seconds': time.perf_counter() - started, 'ok': summary.ok, 'sentences': summary.sentences,\n"
+        f"summary = run_batch({str(folder)!r}, {str(out)!r}, workers={workers}, config_path={str(config)!r},\n"
+        "  progress_stream=open('/dev/null', 'w'))\n"
+        "print(json.dumps({'seconds': time.perf_counter() - started, 'startup': summary.startup_seconds,\n"
+        "  'ok': summary.ok, 'sentences': summary.sentences,\n"
         "  'rss_self_kb': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,\n"
         "  'rss_children_kb': resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss}))\n"
     )
@@ -74,7 +92,7 @@ def time_batch(folder: Path, workers: int) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--copies", type=int, default=2, help="copies of the repo's documents in the corpus")
+    parser.add_argument("--copies", type=int, default=4, help="copies of the repo's documents in the corpus")
     parser.add_argument("--workers", type=int, default=2)
     args = parser.parse_args()
     sys.path.insert(0, str(ROOT))
@@ -85,14 +103,24 @@ def main() -> None:
         print(f"corpus: {len(files)} documents, {size / 1024:.0f} KiB")
         pos_seconds, pos_tokens = time_pos_tag(files)
         print(f"underthesea pos_tag alone: {pos_seconds:.1f} s, {pos_tokens / pos_seconds:.0f} tokens/s")
-        one = time_batch(folder, 1)
-        many = time_batch(folder, args.workers)
+        with tempfile.TemporaryDirectory(prefix="vnreport-config-") as config_folder:
+            config = uncached_config(Path(config_folder))
+            one = time_batch(folder, 1, config)
+            many = time_batch(folder, args.workers, config)
         for name, figures in (("1 worker", one), (f"{args.workers} workers", many)):
             peak = max(figures["rss_self_kb"], figures["rss_children_kb"]) / 1024
-            print(f"pipeline, {name}: {figures['seconds']:.1f} s, {figures['ok'] / figures['seconds']:.2f} documents/s, "
-                  f"{figures['words'] / figures['seconds']:.0f} words/s, peak memory per process {peak:.0f} MiB")
-        print(f"whole pipeline / pos_tag alone: {one['seconds'] / pos_seconds:.2f}x (target <= 1.3x)")
-        print(f"speed-up with {args.workers} workers: {one['seconds'] / many['seconds']:.2f}x (target >= 1.7x)")
+            work = figures["seconds"] - figures["startup"]
+            print(f"pipeline, {name}: {figures['seconds']:.1f} s ({figures['startup']:.1f} s loading models), "
+                  f"{figures['ok'] / figures['seconds']:.2f} documents/s, {figures['words'] / figures['seconds']:.0f} words/s; "
+                  f"after loading {figures['ok'] / work:.2f} documents/s, {figures['words'] / work:.0f} words/s; "
+                  f"peak memory per process {peak:.0f} MiB")
+        # pos_tag is timed with its model already loaded, so the fair comparison
+        # is the pipeline after loading; the figure with loading is printed too.
+        one_work, many_work = one["seconds"] - one["startup"], many["seconds"] - many["startup"]
+        print(f"whole pipeline / pos_tag alone: {one_work / pos_seconds:.2f}x after loading, "
+              f"{one['seconds'] / pos_seconds:.2f}x with it (target <= 1.3x)")
+        print(f"speed-up with {args.workers} workers: {one_work / many_work:.2f}x after loading, "
+              f"{one['seconds'] / many['seconds']:.2f}x with it (target >= 1.7x)")
         print("peak memory per worker target: < 1024 MiB")
 
 

@@ -22,6 +22,7 @@ from .classify import predict, sentence_contexts
 from .entities import sentence_entities
 from .models import Models, load_models
 from .records import Entity, link_records
+from .segment import UndertheseaTokenizer
 from .write import document_record
 
 
@@ -45,8 +46,20 @@ class Annotated:
 
 
 def load_pipeline(config: dict | None = None, models_directory=None) -> Models:
-    """The tokenizer and the trained models in models/ (those that exist), loaded once."""
-    return load_models(models_directory)
+    """The tokenizer and the trained models in models/ (those that exist), loaded once.
+
+    ``config``'s tokenizer settings replace the packaged ones the model loads
+    with. One short sentence goes through the pipeline here, so that what
+    underthesea and spaCy load on first use is loaded now: before a batch forks
+    its workers, not once in each of them.
+    """
+    models = load_models(models_directory)
+    if config is not None and isinstance(models.nlp.tokenizer, UndertheseaTokenizer):
+        models.nlp.tokenizer.configure(config["tokenizer"])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        models.nlp("Năm 2020, tổng sản phẩm trên địa bàn tăng 6,5% so với cùng kỳ.")
+    return models
 
 
 def attach_structure(doc: Doc, structure: Structure) -> list[str]:

@@ -37,6 +37,9 @@ class BatchSummary:
     skipped: int = 0
     sentences: int = 0
     seconds: float = 0.0
+    # Of ``seconds``, the time to load the models (or start the cluster):
+    # paid once per run, whatever the size of the archive.
+    startup_seconds: float = 0.0
 
 
 def find_inputs(root: Path) -> list[Path]:
@@ -187,7 +190,8 @@ def write_document(out_dir: Path, relative: str, document: dict) -> None:
 
 
 def _run_local(tasks: list, workers: int, models_directory, config: dict) -> Iterator[tuple[dict, dict | None]]:
-    load_worker_models(models_directory, config)
+    """Runs in this process, or forks workers that share the models this
+    process has already loaded."""
     if workers == 1 or len(tasks) <= 1:
         for task in tasks:
             yield annotate_task(task)
@@ -195,8 +199,8 @@ def _run_local(tasks: list, workers: int, models_directory, config: dict) -> Ite
     if sys.platform == "win32":  # no fork: every process loads the models itself
         context, initializer, initargs = multiprocessing.get_context("spawn"), _spawned_worker, (models_directory, config)
     else:
-        # Loaded above, before forking: the workers share the parent's models
-        # instead of each spending seconds loading its own copy.
+        # Loaded by run_batch before forking: the workers share the parent's
+        # models instead of each spending seconds loading its own copy.
         context, initializer, initargs = multiprocessing.get_context("fork"), limit_threads, ()
     with context.Pool(workers, initializer=initializer, initargs=initargs) as pool:
         yield from pool.imap_unordered(annotate_task, tasks)
@@ -272,6 +276,9 @@ def run_batch(root: str | os.PathLike, out_dir: str | os.PathLike, workers: int 
             entries[relative] = {**previous, "status": "skipped", "error": None, "seconds": 0.0}
             continue
         tasks.append((str(path), relative, sha256, None))
+    # Largest first: a long report started last would keep one worker busy
+    # while the others have finished.
+    tasks.sort(key=lambda task: -Path(task[0]).stat().st_size)
     summary = BatchSummary(skipped=sum(e["status"] == "skipped" for e in entries.values()))
     progress = _Progress(len(tasks), progress_stream)
     journal = open(out_dir / (MANIFEST + ".journal"), "a", encoding="utf-8")
@@ -293,8 +300,11 @@ def run_batch(root: str | os.PathLike, out_dir: str | os.PathLike, workers: int 
         if engine == "dask":
             from .cluster import run_on_dask
 
-            results = run_on_dask(tasks, workers, scheduler, models_directory, config)
+            results = run_on_dask(tasks, workers, scheduler, models_directory, config, summary)
         else:
+            if tasks:
+                load_worker_models(models_directory, config)
+            summary.startup_seconds = time.perf_counter() - started
             results = _run_local(tasks, workers, models_directory, config)
         for entry, document in results:
             record(entry, document)

@@ -9,6 +9,7 @@ it joins (a worker plugin), from its own installation of vnreport.
 from __future__ import annotations
 
 import logging
+import time
 from pathlib import Path
 from typing import Iterator
 
@@ -50,7 +51,7 @@ def _failed(task: tuple, message: str, models: dict) -> tuple[dict, None]:
             "models": models, "sentences": 0}, None
 
 
-def run_on_dask(tasks: list, workers: int, scheduler: str | None, models_directory, config: dict
+def run_on_dask(tasks: list, workers: int, scheduler: str | None, models_directory, config: dict, summary=None
                 ) -> Iterator[tuple[dict, dict | None]]:
     """(entry, document) per task, as they finish.
 
@@ -58,6 +59,7 @@ def run_on_dask(tasks: list, workers: int, scheduler: str | None, models_directo
     single-threaded processes. At most two tasks per worker are in flight, so
     an archive of any size never sits in memory at once.
     """
+    started = time.perf_counter()
     versions = model_versions(models_directory)
     # The scheduler's and nannies' start/stop messages would bury the progress lines.
     logging.getLogger("distributed").setLevel(logging.WARNING)
@@ -71,6 +73,8 @@ def run_on_dask(tasks: list, workers: int, scheduler: str | None, models_directo
     try:
         client.register_plugin(LoadModels(str(models_directory) if models_directory else None, config))
         in_flight = 2 * max(1, len(client.scheduler_info()["workers"]))
+        if summary is not None:
+            summary.startup_seconds = time.perf_counter() - started
         pending = iter(tasks)
         running = as_completed()
         task_of = {}

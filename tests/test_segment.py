@@ -8,6 +8,8 @@ import pytest
 
 from pipeline.segment import NUMBER, UndertheseaTokenizer, align, blank_pipeline
 
+from conftest import ROOT
+
 CASES = [json.loads(line) for line in (Path(__file__).parent / "cases" / "segment.jsonl").read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
@@ -93,3 +95,19 @@ def test_tokenizer_warns_instead_of_dropping_text(nlp, monkeypatch):
 def test_number_pattern_leaves_names_with_digits_whole():
     found = [m.group() for m in NUMBER.finditer("Covid-19, K44, m2, lớp 12, 2016-2020, (-1,1%), 1.096")]
     assert found == ["12", "2016-2020", "1,1", "1.096"]
+
+
+def test_the_linear_pos_tagger_gives_underthesea_pos_tag_output(seed_raw):
+    from underthesea import pos_tag
+
+    from pipeline.segment import PosTagger
+
+    tagger = PosTagger()
+    assert tagger._crf is not None  # the fast path, not the fallback
+    documents = [seed_raw.text] + [p.read_text(encoding="utf-8") for p in sorted((ROOT / "corpus" / "documents").glob("*.txt"))]
+    lines = [line for text in documents for line in text.split("\n") if line.strip()]
+    # every written report, and the seed's longest paragraphs, where the cost was quadratic
+    lines = lines[len(seed_raw.text.split("\n")) // 2:] + sorted(lines, key=len)[-20:]
+    assert [tagger(line) for line in lines] == [pos_tag(line) for line in lines]
+    assert tagger("Kim ngạch xuất khẩu đạt 4.385 triệu USD") == [
+        ("Kim ngạch", "N"), ("xuất khẩu", "V"), ("đạt", "V"), ("4.385", "M"), ("triệu", "M"), ("USD", "Nu")]
