@@ -6,6 +6,10 @@ file: path, sha256, status (ok, error, skipped), error, seconds, models. While a
 run goes, the manifest is journalled line by line (manifest.jsonl.journal) and
 compacted at the end, so a run killed at any point leaves finished documents and
 their lines, and a rerun goes on from there.
+
+Workers (local processes, or Dask workers: see cluster.py) only annotate and
+return each document; this process writes every output, so both engines write
+the same files.
 """
 from __future__ import annotations
 
@@ -256,6 +260,8 @@ def run_batch(root: str | os.PathLike, out_dir: str | os.PathLike, workers: int 
     root, out_dir = Path(root), Path(out_dir)
     if engine not in ENGINES:
         raise ValueError(f"unknown engine {engine!r}; expected one of {', '.join(ENGINES)}")
+    if engine == "dask":
+        from .cluster import run_on_dask  # fails here, before any output, if dask is not installed
     out_dir.mkdir(parents=True, exist_ok=True)
     workers = workers or os.cpu_count() or 1
     config = load_config(config_path)
@@ -298,8 +304,6 @@ def run_batch(root: str | os.PathLike, out_dir: str | os.PathLike, workers: int 
 
     try:
         if engine == "dask":
-            from .cluster import run_on_dask
-
             results = run_on_dask(tasks, workers, scheduler, models_directory, config, summary)
         else:
             if tasks:

@@ -75,44 +75,40 @@ def run_on_dask(tasks: list, workers: int, scheduler: str | None, models_directo
         in_flight = 2 * max(1, len(client.scheduler_info()["workers"]))
         if summary is not None:
             summary.startup_seconds = time.perf_counter() - started
-        pending = iter(tasks)
         running = as_completed()
         task_of = {}
 
-        def submit_next() -> tuple[dict, None] | None:
-            """Submit the next task; a file the client cannot read becomes an error entry."""
-            for task in pending:
-                try:
-                    with_bytes = _with_bytes(task, config)
-                except ReadError as error:
-                    return _failed(task, str(error), versions)
-                except OSError as error:
-                    return _failed(task, f"{task[0]}: cannot read: {error.strerror or error}", versions)
-                future = client.submit(annotate_task, with_bytes, pure=False)
-                task_of[future.key] = task
-                running.add(future)
-                return None
+        def submit(task: tuple) -> tuple[dict, None] | None:
+            """Send a task with its bytes; a file the client cannot read is an error entry."""
+            try:
+                with_bytes = _with_bytes(task, config)
+            except ReadError as error:
+                return _failed(task, str(error), versions)
+            except OSError as error:
+                return _failed(task, f"{task[0]}: cannot read: {error.strerror or error}", versions)
+            future = client.submit(annotate_task, with_bytes, pure=False)
+            task_of[future.key] = task
+            running.add(future)
             return None
 
-        def fill() -> Iterator[tuple[dict, None]]:
-            while running.count() < in_flight:
-                before = running.count()
-                failed = submit_next()
-                if failed is not None:
-                    yield failed
-                elif running.count() == before:
-                    return  # no tasks left
-
-        yield from fill()
-        while running.count():
+        def collect() -> tuple[dict, dict | None]:
             future = next(running)
             task = task_of.pop(future.key)
             try:
-                yield future.result()
+                return future.result()
             except Exception as error:  # the worker died (killed, out of memory): report and go on
-                yield _failed(task, f"{task[0]}: the Dask worker failed: {type(error).__name__}: {error}", versions)
-            future.release()
-            yield from fill()
+                return _failed(task, f"{task[0]}: the Dask worker failed: {type(error).__name__}: {error}", versions)
+            finally:
+                future.release()
+
+        for task in tasks:
+            while running.count() >= in_flight:
+                yield collect()
+            failed = submit(task)
+            if failed is not None:
+                yield failed
+        while running.count():
+            yield collect()
     finally:
         client.close()
         if cluster is not None:

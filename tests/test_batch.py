@@ -178,3 +178,16 @@ def test_a_running_dask_scheduler_is_used_by_address(tmp_path):
     local = run(str(folder), "--out", str(tmp_path / "local"), "--workers", "1")
     assert local.returncode == 0
     assert _comparable_outputs(tmp_path / "out") == _comparable_outputs(tmp_path / "local")
+
+
+def test_the_dask_engine_without_dask_says_how_to_install_it(tmp_path):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    shutil.copy(FIXTURES / "thuong-mai.txt", folder / "thuong-mai.txt")
+    script = ("import sys; sys.modules['distributed'] = None\n"  # as if dask were not installed
+              "from pipeline.cli import main\n"
+              f"sys.exit(main(['annotate', {str(folder)!r}, '--out', {str(tmp_path / 'out')!r}, '--engine', 'dask']))")
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 2
+    assert "pip install 'vnreport[dask]'" in result.stderr
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
