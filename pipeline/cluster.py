@@ -51,15 +51,15 @@ def _failed(task: tuple, message: str, models: dict) -> tuple[dict, None]:
             "models": models, "sentences": 0}, None
 
 
-def run_on_dask(tasks: list, workers: int, scheduler: str | None, models_directory, config: dict, summary=None
-                ) -> Iterator[tuple[dict, dict | None]]:
+def run_on_dask(tasks: list, workers: int, scheduler: str | None, models_directory, config: dict, summary=None,
+                started: float | None = None) -> Iterator[tuple[dict, str | None]]:
     """(entry, document) per task, as they finish.
 
     With no ``scheduler`` address, starts a local cluster of ``workers``
     single-threaded processes. At most two tasks per worker are in flight, so
     an archive of any size never sits in memory at once.
     """
-    started = time.perf_counter()
+    started = started or time.perf_counter()
     versions = model_versions(models_directory)
     # The scheduler's and nannies' start/stop messages would bury the progress lines.
     logging.getLogger("distributed").setLevel(logging.WARNING)
@@ -91,7 +91,7 @@ def run_on_dask(tasks: list, workers: int, scheduler: str | None, models_directo
             running.add(future)
             return None
 
-        def collect() -> tuple[dict, dict | None]:
+        def collect() -> tuple[dict, str | None]:
             future = next(running)
             task = task_of.pop(future.key)
             try:
