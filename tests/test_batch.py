@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from pipeline.legacy_text import encode_tcvn3
+
 from conftest import FIXTURES, ROOT
 
 VNREPORT = str(Path(sys.executable).parent / "vnreport")
@@ -38,6 +40,10 @@ def archive(tmp_path):
     (folder / "truncated.docx").write_bytes(b"PK\x03\x04\x14\x00")
     (folder / "russian.txt").write_bytes("Отчёт о положении области".encode("koi8-r"))
     (folder / "notes.md").write_text("not a report", encoding="utf-8")
+    # an old archive's file, typed in the TCVN3 (.VnTime) encoding
+    old = encode_tcvn3((DOCUMENTS / "vinh-phuc-2018-nong-nghiep.txt").read_text(encoding="utf-8"))
+    (folder / "2018").mkdir()
+    (folder / "2018" / "vinh-phuc.txt").write_bytes(old.encode("cp1252"))
     return folder
 
 
@@ -47,7 +53,7 @@ def test_folder_with_good_and_bad_files_gives_a_complete_manifest(archive, tmp_p
     assert result.returncode == 1  # some files failed
     entries = manifest(out)
     assert {path: e["status"] for path, e in entries.items()} == {
-        "2024/gia-lai.txt": "ok", "thuong-mai.txt": "ok", "empty.txt": "error", "binary.txt": "error",
+        "2024/gia-lai.txt": "ok", "2018/vinh-phuc.txt": "ok", "thuong-mai.txt": "ok", "empty.txt": "error", "binary.txt": "error",
         "truncated.docx": "error", "russian.txt": "error", "notes.md": "skipped",
     }
     assert entries["empty.txt"]["error"].endswith("empty.txt: empty file")
@@ -58,6 +64,8 @@ def test_folder_with_good_and_bad_files_gives_a_complete_manifest(archive, tmp_p
     assert len(ok["sha256"]) == 64 and ok["seconds"] > 0 and set(ok["models"]) == {"ner", "classifier"}
     document = json.loads((out / "documents" / "thuong-mai.txt.json").read_text(encoding="utf-8"))
     assert len(document["sentences"]) == 16
+    old = json.loads((out / "documents" / "2018" / "vinh-phuc.txt.json").read_text(encoding="utf-8"))
+    assert old["encoding"] == "tcvn3" and old["text"].startswith("SỞ NÔNG NGHIỆP VÀ PHÁT TRIỂN NÔNG THÔN TỈNH VĨNH PHÚC")
     assert not list(out.rglob("*.partial")) and not (out / "manifest.jsonl.journal").exists()
 
     # a rerun skips what is done; a changed file is redone; --force redoes all
@@ -68,7 +76,7 @@ def test_folder_with_good_and_bad_files_gives_a_complete_manifest(archive, tmp_p
     changed = run(str(archive), "--out", str(out), "--workers", "1")
     assert "1 annotated" in changed.stdout and manifest(out)["2024/gia-lai.txt"]["status"] == "ok"
     forced = run(str(archive), "--out", str(out), "--force", "--workers", "1")
-    assert "2 annotated" in forced.stdout
+    assert "3 annotated" in forced.stdout
 
 
 def test_one_and_two_workers_write_the_same_documents(tmp_path):
