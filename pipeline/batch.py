@@ -41,9 +41,12 @@ class BatchSummary:
     skipped: int = 0
     sentences: int = 0
     seconds: float = 0.0
-    # Of ``seconds``, the time to load the models (or start the cluster):
-    # paid once per run, whatever the size of the archive.
+    # Of ``seconds``, the time before the first document can start: imports,
+    # hashing the inputs, loading the models or starting the cluster; paid once
+    # per run, whatever the size of the archive.
     startup_seconds: float = 0.0
+    # Where the documents were annotated ("2 local processes", "Dask at ...").
+    ran_on: str = ""
 
 
 def find_inputs(root: Path) -> list[Path]:
@@ -150,16 +153,28 @@ def load_worker_models(models_directory, config: dict) -> None:
     _WORKER["models"] = load_pipeline(config, models_directory)
 
 
+def start_worker(models_directory, config: dict) -> None:
+    """A worker process that loads its own models (spawned, or a Dask worker)."""
+    limit_threads()
+    load_worker_models(models_directory, config)
+
+
+def manifest_entry(relative: str, sha256: str | None, models: dict, status: str = "ok", error: str | None = None) -> dict:
+    """One line of the manifest: what became of one input file."""
+    return {"path": relative, "sha256": sha256, "status": status, "error": error, "seconds": 0.0,
+            "models": models, "sentences": 0}
+
+
 def annotate_task(task: tuple[str, str, str, bytes | None]) -> tuple[dict, str | None]:
     """Annotate one file in a worker: (its manifest entry, its document as JSON, or None).
-
-    The worker serialises the document: a string crosses to the writing
-    process far cheaper than a nested dict, and that process is the one that
-    must keep up with all the workers.
 
     ``task`` is (path, relative path, sha256, the file's bytes or None to read
     it from ``path``). Nothing raises out of here: a file that fails is an entry
     with status error.
+
+    The worker serialises the document: a string crosses to the writing
+    process far cheaper than a nested dict, and that process is the one that
+    must keep up with all the workers.
     """
     import warnings
 
@@ -170,8 +185,7 @@ def annotate_task(task: tuple[str, str, str, bytes | None]) -> tuple[dict, str |
     config, models = _WORKER["config"], _WORKER["models"]
     limit = config["batch"]["max_seconds"]
     started = time.perf_counter()
-    entry = {"path": relative, "sha256": sha256, "status": "ok", "error": None, "seconds": 0.0,
-             "models": models.versions, "sentences": 0}
+    entry = manifest_entry(relative, sha256, models.versions)
     document = None
     try:
         with _time_limit(limit), warnings.catch_warnings():
@@ -206,18 +220,13 @@ def _run_local(tasks: list, workers: int, models_directory, config: dict) -> Ite
             yield annotate_task(task)
         return
     if sys.platform == "win32":  # no fork: every process loads the models itself
-        context, initializer, initargs = multiprocessing.get_context("spawn"), _spawned_worker, (models_directory, config)
+        context, initializer, initargs = multiprocessing.get_context("spawn"), start_worker, (models_directory, config)
     else:
         # Loaded by run_batch before forking: the workers share the parent's
         # models instead of each spending seconds loading its own copy.
         context, initializer, initargs = multiprocessing.get_context("fork"), limit_threads, ()
     with context.Pool(workers, initializer=initializer, initargs=initargs) as pool:
         yield from pool.imap_unordered(annotate_task, tasks)
-
-
-def _spawned_worker(models_directory, config: dict) -> None:
-    limit_threads()
-    load_worker_models(models_directory, config)
 
 
 class _Progress:
@@ -280,8 +289,8 @@ def run_batch(root: str | os.PathLike, out_dir: str | os.PathLike, workers: int 
     for path in find_inputs(root):
         relative = path.relative_to(root).as_posix()
         if path.suffix.lower() not in SUPPORTED_SUFFIXES:
-            entries[relative] = {"path": relative, "sha256": None, "status": "skipped", "seconds": 0.0, "models": current_models,
-                                 "error": f"{path}: not a {', '.join(SUPPORTED_SUFFIXES)} file"}
+            entries[relative] = manifest_entry(relative, None, current_models, "skipped",
+                                               f"{path}: not a {', '.join(SUPPORTED_SUFFIXES)} file")
             continue
         sha256 = file_sha256(path)
         previous = done.get(relative)
@@ -289,10 +298,10 @@ def run_batch(root: str | os.PathLike, out_dir: str | os.PathLike, workers: int 
                 and previous.get("models") == current_models and output_path(out_dir, relative).exists()):
             entries[relative] = {**previous, "status": "skipped", "error": None, "seconds": 0.0}
             continue
-        tasks.append((str(path), relative, sha256, None))
+        tasks.append((path.stat().st_size, (str(path), relative, sha256, None)))
     # Largest first: a long report started last would keep one worker busy
     # while the others have finished.
-    tasks.sort(key=lambda task: -Path(task[0]).stat().st_size)
+    tasks = [task for _, task in sorted(tasks, key=lambda sized: -sized[0])]
     summary = BatchSummary(skipped=sum(e["status"] == "skipped" for e in entries.values()))
     progress = _Progress(len(tasks), progress_stream)
     journal = open(out_dir / (MANIFEST + ".journal"), "a", encoding="utf-8")
@@ -316,6 +325,7 @@ def run_batch(root: str | os.PathLike, out_dir: str | os.PathLike, workers: int 
             if tasks:
                 load_worker_models(models_directory, config)
             summary.startup_seconds = time.perf_counter() - started
+            summary.ran_on = f"{min(workers, max(len(tasks), 1))} local process(es)"
             results = _run_local(tasks, workers, models_directory, config)
         for entry, document in results:
             record(entry, document)

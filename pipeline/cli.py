@@ -32,7 +32,8 @@ def _annotate_folder(args: argparse.Namespace) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 2
     print(f"{args.files[0]}: {summary.ok} annotated, {summary.error} errors, {summary.skipped} skipped, "
-          f"{summary.sentences} sentences in {summary.seconds:.1f} s ({summary.startup_seconds:.1f} s of it loading models); see {Path(args.out) / 'manifest.jsonl'}")
+          f"{summary.sentences} sentences in {summary.seconds:.1f} s ({summary.startup_seconds:.1f} s of it starting up) "
+          f"on {summary.ran_on}; see {Path(args.out) / 'manifest.jsonl'}")
     return 1 if summary.error else 0
 
 

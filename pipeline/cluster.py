@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 from typing import Iterator
 
-from .batch import annotate_task, limit_threads, load_worker_models
+from .batch import annotate_task, manifest_entry, start_worker
 from .models import model_versions
 from .read import ReadError, check_size
 
@@ -36,8 +36,7 @@ class LoadModels(WorkerPlugin):
         self.config = config
 
     def setup(self, worker) -> None:
-        limit_threads()
-        load_worker_models(self.models_directory, self.config)
+        start_worker(self.models_directory, self.config)
 
 
 def _with_bytes(task: tuple, config: dict) -> tuple:
@@ -47,8 +46,7 @@ def _with_bytes(task: tuple, config: dict) -> tuple:
 
 
 def _failed(task: tuple, message: str, models: dict) -> tuple[dict, None]:
-    return {"path": task[1], "sha256": task[2], "status": "error", "error": message, "seconds": 0.0,
-            "models": models, "sentences": 0}, None
+    return manifest_entry(task[1], task[2], models, "error", message), None
 
 
 def run_on_dask(tasks: list, workers: int, scheduler: str | None, models_directory, config: dict, summary=None,
@@ -72,9 +70,11 @@ def run_on_dask(tasks: list, workers: int, scheduler: str | None, models_directo
         client = Client(cluster)
     try:
         client.register_plugin(LoadModels(str(models_directory) if models_directory else None, config))
-        in_flight = 2 * max(1, len(client.scheduler_info()["workers"]))
+        cluster_workers = len(client.scheduler_info()["workers"])
+        in_flight = 2 * max(1, cluster_workers)
         if summary is not None:
             summary.startup_seconds = time.perf_counter() - started
+            summary.ran_on = f"Dask at {client.scheduler.address}, {cluster_workers} worker(s)"
         running = as_completed()
         task_of = {}
 

@@ -39,17 +39,6 @@ def sentence_entities(nlp: Language, doc: Doc, spans: list[tuple[int, int]], bat
     return entities
 
 
-def text_entities(nlp: Language, text: str, spans: list[tuple[int, int]]) -> list[dict]:
-    """Entities of sentences given as text spans (evaluation on corpus documents)."""
-    if not nlp.pipeline:
-        return []
-    entities = []
-    docs = nlp.pipe(text[start:end] for start, end in spans)
-    for (start, _), doc in zip(spans, docs):
-        entities.extend({"start": start + e.start_char, "end": start + e.end_char, "label": e.label_} for e in doc.ents)
-    return entities
-
-
 class RuleHints:
     """Writes the rule annotator's proposal for each token into ``token.lemma_``
     ("R_VALUE", "R_METRIC", ... or "O"), a feature the NER's embedding reads.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from .classify import MAIN_CLASSES, predict, sentence_contexts
 from .corpus import CLASSES, LABELS
-from .entities import text_entities
+from .entities import sentence_entities
 from .models import Models, load_models
 from .records import Entity, link_records
 
@@ -34,7 +34,9 @@ def predict_document(document: dict, models: Models | None, rules=None) -> dict:
         labels = [rules.sentence_class(text[s["start"]:s["end"]], s.get("section") or [], s.get("is_footnote", False))
                   for s in document["sentences"]]
     else:
-        entities = text_entities(models.nlp, text, spans)
+        # The same path as annotating a file: the text tokenised once, the NER
+        # run sentence by sentence on those tokens.
+        entities = sentence_entities(models.nlp, models.nlp.make_doc(text), spans)
         contexts = sentence_contexts(text, document["sentences"], entities)
         labels = [label for label, _ in predict(models.classifier, contexts)] if models.classifier else [None] * len(spans)
     objects = [Entity(e["start"], e["end"], e["label"]) for e in entities]

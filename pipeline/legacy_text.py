@@ -124,8 +124,10 @@ DECODERS = {"tcvn3": decode_tcvn3, "vni": decode_vni}
 
 # --- detection -------------------------------------------------------------
 
-# Windows-1252 punctuation a legacy file may hold beside its letters.
-_CP1252_PUNCTUATION = set("‚ƒ„…†‡ˆ‰‹Œ‘’“”•–—˜™›œŸ€")
+# A character no legacy line holds: beyond Latin-1, other than the punctuation
+# Windows-1252 adds there and the replacement character.
+_BEYOND_CP1252 = re.compile("[^\x00-\xff‚ƒ„…†‡ˆ‰‹Œ‘’“”•–—˜™›œŸ€\ufffd]")
+_UPPER_HALF = re.compile("[\xa1-\xff]")
 _ONSETS = "ngh|ng|nh|ch|gh|gi|kh|ph|qu|th|tr|[bcdđghklmnprstvx]"
 _SYLLABLE = re.compile(rf"(?:{_ONSETS})?[aăâeêioôơuưy]{{1,3}}(?:ch|ng|nh|[cmnpt])?")
 # Words cut at spaces and punctuation only: a legacy code that is a symbol
@@ -152,13 +154,7 @@ def syllable_counts(text: str) -> tuple[int, int]:
 
 def may_be_legacy(line: str) -> bool:
     """Only Windows-1252 characters, some of them from its upper half."""
-    upper_half = False
-    for char in line:
-        code = ord(char)
-        if code > 0xFF and char not in _CP1252_PUNCTUATION and char != "\ufffd":
-            return False
-        upper_half = upper_half or 0xA0 < code <= 0xFF
-    return upper_half
+    return _BEYOND_CP1252.search(line) is None and _UPPER_HALF.search(line) is not None
 
 
 def convert_legacy(text: str, min_share: float = 0.8, min_words: int = 3,

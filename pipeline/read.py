@@ -359,7 +359,8 @@ def _read_docx(path: Path, settings: dict, source) -> RawDocument:
         raise ReadError(path, f"not a valid .docx file: {type(error).__name__}: {error}") from None
     parts = {str(part.partname): part.blob for part in word.part.package.iter_parts()
              if str(part.partname) in ("/word/footnotes.xml", "/word/styles.xml")}
-    fonts = _RunFonts(parts.get("/word/styles.xml"), settings["legacy_fonts"])
+    enabled_fonts = {name: fonts for name, fonts in settings["legacy_fonts"].items() if name in settings["legacy_encodings"]}
+    fonts = _RunFonts(parts.get("/word/styles.xml"), enabled_fonts)
     notes_xml = parts.get("/word/footnotes.xml")
 
     def extract() -> tuple[str, list[tuple[int, str]], dict[str, str]]:
@@ -381,7 +382,8 @@ def _read_docx(path: Path, settings: dict, source) -> RawDocument:
     if not fonts.converted_runs and settings["legacy_encodings"]:
         # No run names a legacy font, yet its codes may still be there (a
         # document re-saved with its fonts replaced): decide on the text.
-        _, detected = convert_legacy("\n".join([body, *footnote_texts.values()]), settings["legacy_min_share"])
+        _, detected = convert_legacy("\n".join([body, *footnote_texts.values()]), settings["legacy_min_share"],
+                                     encodings=settings["legacy_encodings"])
         if detected:
             fonts.fallback = detected
             body, references, footnote_texts = extract()

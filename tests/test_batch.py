@@ -169,7 +169,8 @@ def test_the_dask_engine_writes_what_the_local_engine_writes(archive, tmp_path):
     dask = run(str(archive), "--out", str(tmp_path / "dask"), "--engine", "dask", "--workers", "2")
     assert dask.returncode == local.returncode == 1, dask.stderr[-2000:]
     assert _comparable_outputs(tmp_path / "dask") == _comparable_outputs(tmp_path / "local")
-    assert "4 errors" in dask.stdout
+    assert "4 errors" in dask.stdout and ", 2 worker(s); see" in dask.stdout and "Dask at tcp://" in dask.stdout
+    assert "on 1 local process(es)" in local.stdout
 
 
 @pytest.mark.slow
@@ -181,6 +182,10 @@ def test_a_running_dask_scheduler_is_used_by_address(tmp_path):
     shutil.copy(DOCUMENTS / "gia-lai-2024-h1.txt", folder / "gia-lai.txt")
     with LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=":0") as cluster:
         result = run(str(folder), "--out", str(tmp_path / "out"), "--scheduler", cluster.scheduler_address)
+        # that cluster did the work: its workers got the models plugin and ran the task
+        assert "vnreport-models" in cluster.scheduler.worker_plugins
+        assert "annotate_task" in cluster.scheduler.task_prefixes
+        assert f"on Dask at {cluster.scheduler_address}, 1 worker(s)" in result.stdout
     assert result.returncode == 0, result.stderr[-2000:]
     assert manifest(tmp_path / "out")["gia-lai.txt"]["status"] == "ok"
     local = run(str(folder), "--out", str(tmp_path / "local"), "--workers", "1")
