@@ -130,6 +130,25 @@ def _corpus_stats(args: argparse.Namespace) -> int:
     return 0
 
 
+def _corpus_build(args: argparse.Namespace) -> int:
+    from .authoring import build_files, default_annotation_files
+
+    files = [Path(p) for p in args.files] or default_annotation_files()
+    return build_files(files, Path(args.corpus), check_tokens=not args.no_tokens)
+
+
+def _corpus_constructions(args: argparse.Namespace) -> int:
+    import json
+
+    from .constructions import count_constructions, markdown_table
+    from .corpus import load_documents
+
+    nlp = None if args.no_tokens else blank_pipeline()
+    rows = count_constructions(load_documents(_corpus_paths(args)), nlp)
+    print(json.dumps(rows, ensure_ascii=False, indent=2) if args.json else markdown_table(rows))
+    return 0
+
+
 def _corpus_pre_annotate(args: argparse.Namespace) -> int:
     from .annotate import annotate_file
     from .corpus import document_from_annotated, pre_annotate, save_documents
@@ -265,6 +284,21 @@ def build_parser() -> argparse.ArgumentParser:
     stats_parser.add_argument("paths", nargs="*", metavar="PATH", help="corpus JSON Lines files; default: corpus/gold/*.jsonl")
     stats_parser.add_argument("--json", action="store_true", help='print {"documents", "labels", "classes", "splits"} as JSON')
     stats_parser.set_defaults(handler=_corpus_stats)
+    build = corpus_commands.add_parser("build", help="turn reviewed .ann files into corpus documents and gold",
+                                       description="Check each .ann file (text, entities, class tags, record links; "
+                                       "see corpus/ANNOTATION-GUIDE.md) and write corpus/documents/DOC_ID.txt and "
+                                       "corpus/gold/DOC_ID.jsonl. With no FILE, builds corpus/review/*.ann.")
+    build.add_argument("files", nargs="*", metavar="FILE", help=".ann files; default: corpus/review/*.ann")
+    build.add_argument("--corpus", default="corpus", help="corpus folder to write into (default: %(default)s)")
+    build.add_argument("--no-tokens", action="store_true", help="skip the token-boundary check (no underthesea run)")
+    build.set_defaults(handler=_corpus_build)
+    constructions = corpus_commands.add_parser("constructions", help="count the constructions of real reports in the corpus",
+                                               description="Occurrences and documents per construction (bracketed changes, "
+                                               "lists, tables, ranks, ...) against the minimums in pipeline/config/constructions.toml.")
+    constructions.add_argument("paths", nargs="*", metavar="PATH", help="corpus JSON Lines files; default: corpus/gold/*.jsonl")
+    constructions.add_argument("--json", action="store_true", help="print the rows as JSON")
+    constructions.add_argument("--no-tokens", action="store_true", help="skip sentence lengths in tokens (no underthesea run)")
+    constructions.set_defaults(handler=_corpus_constructions)
     pre = corpus_commands.add_parser("pre-annotate", help="rule-proposed labels for new reports, to review and correct",
                                      description="Read report files and write corpus documents whose spans, classes and "
                                      "records are proposed by the rule annotator. They are silver until reviewed.")
