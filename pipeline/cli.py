@@ -149,6 +149,23 @@ def _corpus_constructions(args: argparse.Namespace) -> int:
     return 0
 
 
+def _corpus_agreement(args: argparse.Namespace) -> int:
+    import json
+
+    from .agreement import agreement, markdown
+    from .corpus import load_documents
+
+    gold = {d["doc_id"]: d for d in load_documents(_corpus_paths(args))}
+    second = load_documents(args.second)
+    missing = [d["doc_id"] for d in second if d["doc_id"] not in gold]
+    if missing:
+        print(f"error: no gold document for {', '.join(missing)}", file=sys.stderr)
+        return 2
+    result = agreement([(gold[d["doc_id"]], d) for d in second])
+    print(json.dumps(result, ensure_ascii=False, indent=2) if args.json else markdown(result))
+    return 0
+
+
 def _corpus_pre_annotate(args: argparse.Namespace) -> int:
     from .annotate import annotate_file
     from .corpus import document_from_annotated, pre_annotate, save_documents
@@ -299,6 +316,14 @@ def build_parser() -> argparse.ArgumentParser:
     constructions.add_argument("--json", action="store_true", help="print the rows as JSON")
     constructions.add_argument("--no-tokens", action="store_true", help="skip sentence lengths in tokens (no underthesea run)")
     constructions.set_defaults(handler=_corpus_constructions)
+    agree = corpus_commands.add_parser("agreement", help="agreement of a second, blind annotation with the gold",
+                                       description="Span F1 per label, Cohen's kappa of the sentence classes and "
+                                       "agreement per record field, between the gold and a second annotation of the same documents.")
+    agree.add_argument("second", nargs="+", metavar="SECOND", help="corpus JSON Lines files of the second annotation")
+    agree.add_argument("--gold", dest="paths", action="append", default=[], metavar="PATH",
+                       help="gold corpus files (default: corpus/gold/*.jsonl)")
+    agree.add_argument("--json", action="store_true")
+    agree.set_defaults(handler=_corpus_agreement)
     pre = corpus_commands.add_parser("pre-annotate", help="rule-proposed labels for new reports, to review and correct",
                                      description="Read report files and write corpus documents whose spans, classes and "
                                      "records are proposed by the rule annotator. They are silver until reviewed.")
