@@ -334,9 +334,12 @@ def build_parser() -> argparse.ArgumentParser:
     pre.set_defaults(handler=_corpus_pre_annotate)
     export = corpus_commands.add_parser("export", help="write corpus documents for Label Studio, doccano, spaCy or review",
                                         description="Formats: label-studio (JSON task list), doccano (JSONL, one line a "
-                                        "sentence), markup (one sentence a line with [M ...] [V ...]), docbin (spaCy training data).")
+                                        "sentence), markup (one sentence a line with [M ...] [V ...]), docbin (spaCy training data), "
+                                        "ann (the project's gold format: text, spans, class tags and record links).")
     export.add_argument("paths", nargs="*", metavar="PATH", help="corpus JSON Lines files; default: corpus/gold/*.jsonl")
-    export.add_argument("--format", required=True, choices=("label-studio", "doccano", "markup", "docbin"))
+    export.add_argument("--format", required=True, choices=("label-studio", "doccano", "markup", "docbin", "ann"),
+                        help="ann: one .ann file per document into the folder --out, to review entities, classes "
+                        "and every record's links in a text editor, then `vnreport corpus build`")
     export.add_argument("--out", required=True)
     export.set_defaults(handler=_corpus_export)
     importer = corpus_commands.add_parser("import", help="bring labelled data back from Label Studio, doccano or markup",

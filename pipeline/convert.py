@@ -318,6 +318,14 @@ def export_documents(documents: list[dict], fmt: str, out, nlp=None) -> int:
         out.write_text("".join(f"# {d['doc_id']}\n" + to_markup(d) for d in documents), encoding="utf-8")
     elif fmt == "docbin":
         to_docbin(documents, nlp).to_disk(out)
+    elif fmt == "ann":
+        # One file per document into the folder ``out``: the form in which the
+        # record links are reviewed and the project's gold is kept.
+        from .authoring import to_ann
+
+        out.mkdir(parents=True, exist_ok=True)
+        for document in documents:
+            (out / f"{document['doc_id']}.ann").write_text(to_ann(document), encoding="utf-8")
     else:
         raise ValueError(f"unknown format {fmt!r}")
     return len(documents)

@@ -118,3 +118,11 @@ def test_agreement_of_identical_and_of_changed_annotations():
     assert changed["records"]["fields"]["baseline"] == pytest.approx(15 / 17, abs=1e-4)
     assert changed["classes"]["agreement"] == pytest.approx(6 / 7, abs=1e-4)
     assert cohen_kappa(["task", "cause", "task", "cause"], ["task", "cause", "cause", "task"]) == 0.0
+
+
+def test_export_as_ann_gives_files_that_build_back(tmp_path):
+    gold = Path(__file__).resolve().parent.parent / "corpus" / "gold" / "quang-nam-2024-h1.jsonl"
+    assert main(["corpus", "export", str(gold), "--format", "ann", "--out", str(tmp_path / "review")]) == 0
+    rebuilt, problems = authoring.load(tmp_path / "review" / "quang-nam-2024-h1.ann")
+    assert problems == []
+    assert rebuilt == load_documents([gold])[0]
