@@ -121,6 +121,9 @@ def recut_numbers(text: str, tokens: list[Token], number_tag: str, glued_unit_ta
     cuts = {p for span in spans for p in span}
     for m in GLUED_STOP.finditer(text):
         cuts.update((m.start(), m.end()))
+    # A tab separates the cells of a table pasted from Word: never one word.
+    for m in re.finditer(r"\t+", text):
+        cuts.update((m.start(), m.end()))
     pieces: list[Token] = []
     for token in tokens:
         # underthesea can join a lone symbol to the next word ("� Như"): a
@@ -192,12 +195,11 @@ def detach_syllables(text: str, tokens: list[Token], settings: dict, number_tag:
             if last in settings["before_word"] and following and following.group(1).lower() in settings["before_word"][last]:
                 cut = True
         if cut:
-            split_at = token.start + word.rstrip().rfind(" ")
-            head_end = split_at
-            while head_end > token.start and text[head_end - 1].isspace():
-                head_end -= 1
-            out.append(Token(token.start, head_end, token.tag))
-            out.append(Token(split_at + 1, token.end, "V"))
+            # The last syllable starts after the last run of white space, a tab
+            # ("giao\tƯớc" in a table header) as much as a space.
+            gap = list(re.finditer(r"\s+", word.rstrip()))[-1]
+            out.append(Token(token.start, token.start + gap.start(), token.tag))
+            out.append(Token(token.start + gap.end(), token.end, "V"))
         else:
             out.append(token)
     return out
