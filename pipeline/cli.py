@@ -156,7 +156,18 @@ def _corpus_agreement(args: argparse.Namespace) -> int:
     from .corpus import load_documents
 
     gold = {d["doc_id"]: d for d in load_documents(_corpus_paths(args))}
-    second = load_documents(args.second)
+    second = []
+    for path in map(Path, args.second):
+        if path.suffix == ".ann":
+            from .authoring import load
+
+            document, problems = load(path)
+            if problems:
+                print(f"error: {path}: {problems[0]}", file=sys.stderr)
+                return 2
+            second.append(document)
+        else:
+            second.extend(load_documents([path]))
     missing = [d["doc_id"] for d in second if d["doc_id"] not in gold]
     if missing:
         print(f"error: no gold document for {', '.join(missing)}", file=sys.stderr)
@@ -319,7 +330,7 @@ def build_parser() -> argparse.ArgumentParser:
     agree = corpus_commands.add_parser("agreement", help="agreement of a second, blind annotation with the gold",
                                        description="Span F1 per label, Cohen's kappa of the sentence classes and "
                                        "agreement per record field, between the gold and a second annotation of the same documents.")
-    agree.add_argument("second", nargs="+", metavar="SECOND", help="corpus JSON Lines files of the second annotation")
+    agree.add_argument("second", nargs="+", metavar="SECOND", help="the second annotation: .ann or corpus JSON Lines files")
     agree.add_argument("--gold", dest="paths", action="append", default=[], metavar="PATH",
                        help="gold corpus files (default: corpus/gold/*.jsonl)")
     agree.add_argument("--json", action="store_true")
