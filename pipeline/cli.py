@@ -331,7 +331,7 @@ def build_parser() -> argparse.ArgumentParser:
                                        description="Span F1 per label, Cohen's kappa of the sentence classes and "
                                        "agreement per record field, between the gold and a second annotation of the same documents.")
     agree.add_argument("second", nargs="+", metavar="SECOND", help="the second annotation: .ann or corpus JSON Lines files")
-    agree.add_argument("--gold", dest="paths", action="append", default=[], metavar="PATH",
+    agree.add_argument("--gold", dest="paths", nargs="+", action="extend", default=[], metavar="PATH",
                        help="gold corpus files (default: corpus/gold/*.jsonl)")
     agree.add_argument("--json", action="store_true")
     agree.set_defaults(handler=_corpus_agreement)
