@@ -155,19 +155,25 @@ def _corpus_agreement(args: argparse.Namespace) -> int:
     from .agreement import agreement, markdown
     from .corpus import load_documents
 
-    gold = {d["doc_id"]: d for d in load_documents(_corpus_paths(args))}
-    second = []
-    for path in map(Path, args.second):
-        if path.suffix == ".ann":
-            from .authoring import load
+    from .authoring import load
 
-            document, problems = load(path)
-            if problems:
-                print(f"error: {path}: {problems[0]}", file=sys.stderr)
-                return 2
-            second.append(document)
-        else:
-            second.extend(load_documents([path]))
+    def read(paths: list[Path]) -> list[dict] | None:
+        documents = []
+        for path in paths:
+            if path.suffix == ".ann":
+                document, problems = load(path)
+                if problems:
+                    print(f"error: {path}: {problems[0]}", file=sys.stderr)
+                    return None
+                documents.append(document)
+            else:
+                documents.extend(load_documents([path]))
+        return documents
+
+    gold_documents, second = read(_corpus_paths(args)), read([Path(p) for p in args.second])
+    if gold_documents is None or second is None:
+        return 2
+    gold = {d["doc_id"]: d for d in gold_documents}
     missing = [d["doc_id"] for d in second if d["doc_id"] not in gold]
     if missing:
         print(f"error: no gold document for {', '.join(missing)}", file=sys.stderr)
@@ -332,7 +338,7 @@ def build_parser() -> argparse.ArgumentParser:
                                        "agreement per record field, between the gold and a second annotation of the same documents.")
     agree.add_argument("second", nargs="+", metavar="SECOND", help="the second annotation: .ann or corpus JSON Lines files")
     agree.add_argument("--gold", dest="paths", nargs="+", action="extend", default=[], metavar="PATH",
-                       help="gold corpus files (default: corpus/gold/*.jsonl)")
+                       help="the first annotation: .ann or corpus JSON Lines files (default: corpus/gold/*.jsonl)")
     agree.add_argument("--json", action="store_true")
     agree.set_defaults(handler=_corpus_agreement)
     pre = corpus_commands.add_parser("pre-annotate", help="rule-proposed labels for new reports, to review and correct",

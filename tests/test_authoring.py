@@ -126,3 +126,11 @@ def test_export_as_ann_gives_files_that_build_back(tmp_path):
     rebuilt, problems = authoring.load(tmp_path / "review" / "quang-nam-2024-h1.ann")
     assert problems == []
     assert rebuilt == load_documents([gold])[0]
+
+
+def test_agreement_command_reads_ann_files_on_both_sides(capsys):
+    agreement_dir = Path(__file__).resolve().parent.parent / "corpus" / "agreement"
+    name = "dong-thap-2023-q3.ann"
+    assert main(["corpus", "agreement", str(agreement_dir / "second" / name), "--gold", str(agreement_dir / "first" / name)]) == 0
+    out = capsys.readouterr().out
+    assert "| VALUE |" in out and "Cohen's kappa" in out
