@@ -398,39 +398,46 @@ def default_annotation_files() -> list[Path]:
     return sorted((corpus_dir() / "review").glob("*.ann"))
 
 
-def build_files(files: list[Path], corpus: Path, check_tokens: bool = True) -> int:
-    """Check every .ann file and write the text and gold of those without
-    problems; 1 if any had problems (nothing is written for those)."""
-    return main(["build", *map(str, files), "--corpus", str(corpus), *([] if check_tokens else ["--no-tokens"])])
+def _tokenizer():
+    import warnings
 
+    from .segment import blank_pipeline
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m pipeline.authoring", description="Check, show and build .ann gold files.")
-    parser.add_argument("command", choices=["check", "text", "records", "build"])
-    parser.add_argument("files", nargs="+")
-    parser.add_argument("--no-tokens", action="store_true", help="skip the token-boundary check (faster)")
-    parser.add_argument("--corpus", default="corpus", help="corpus folder for build (documents/ and gold/)")
-    args = parser.parse_args(argv)
-    nlp = None
-    if args.command in ("check", "build") and not args.no_tokens:
-        import warnings
-
-        from .segment import blank_pipeline
-
+    with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        nlp = blank_pipeline()
+        return blank_pipeline()
+
+
+def summary(document: dict) -> str:
+    counts = {label: sum(1 for e in document["entities"] if e["label"] == label) for label in LABEL_CODES.values()}
+    return (f"{len(document['text'])} characters, {len(document['sentences'])} sentences, "
+            + ", ".join(f"{k} {v}" for k, v in counts.items()) + f", {len(document['records'])} records")
+
+
+def write_document(document: dict, corpus: Path) -> None:
+    """The text (for a written document) and the gold of one built document."""
+    from .corpus import save_documents
+
+    if document["source"].startswith("corpus/documents/"):
+        (corpus / "documents").mkdir(parents=True, exist_ok=True)
+        (corpus / "documents" / f"{document['doc_id']}.txt").write_text(document["text"], encoding="utf-8")
+    save_documents([document], corpus / "gold" / f"{document['doc_id']}.jsonl")
+
+
+def build_files(files: list[Path], corpus: Path | None, check_tokens: bool = True, records: bool = False) -> int:
+    """Check every .ann file, print its problems (or its record table), and with
+    ``corpus`` write the text and gold of those without problems; 1 if any had
+    problems (nothing is written for those)."""
+    nlp = _tokenizer() if check_tokens else None
     failed = 0
-    for file in args.files:
+    for file in files:
         try:
             document, problems = load(file, nlp=nlp)
         except AnnotationError as error:
             print(f"error: {error}")
             failed += 1
             continue
-        if args.command == "text":
-            sys.stdout.write(document["text"])
-            continue
-        if args.command == "records":
+        if records:
             print(_table(document))
         for problem in problems:
             print(problem)
@@ -438,18 +445,27 @@ def main(argv: list[str] | None = None) -> int:
             failed += 1
             print(f"{file}: {len(problems)} problems")
             continue
-        if args.command == "build":
-            from .corpus import save_documents
-
-            corpus = Path(args.corpus)
-            (corpus / "documents").mkdir(parents=True, exist_ok=True)
-            if document["source"].startswith("corpus/documents/"):
-                (corpus / "documents" / f"{document['doc_id']}.txt").write_text(document["text"], encoding="utf-8")
-            save_documents([document], corpus / "gold" / f"{document['doc_id']}.jsonl")
-        counts = {label: sum(1 for e in document["entities"] if e["label"] == label) for label in LABEL_CODES.values()}
-        print(f"{file}: ok — {len(document['text'])} characters, {len(document['sentences'])} sentences, "
-              + ", ".join(f"{k} {v}" for k, v in counts.items()) + f", {len(document['records'])} records")
+        if corpus is not None:
+            write_document(document, corpus)
+        print(f"{file}: ok — {summary(document)}")
     return 1 if failed else 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m pipeline.authoring check|records|text|build FILE ...``: the
+    annotator's loop while writing an .ann file."""
+    parser = argparse.ArgumentParser(prog="python -m pipeline.authoring", description="Check, show and build .ann gold files.")
+    parser.add_argument("command", choices=["check", "text", "records", "build"])
+    parser.add_argument("files", nargs="+", type=Path)
+    parser.add_argument("--no-tokens", action="store_true", help="skip the token-boundary check (faster)")
+    parser.add_argument("--corpus", default="corpus", type=Path, help="corpus folder for build (documents/ and gold/)")
+    args = parser.parse_args(argv)
+    if args.command == "text":
+        for file in args.files:
+            sys.stdout.write(load(file)[0]["text"])
+        return 0
+    return build_files(args.files, args.corpus if args.command == "build" else None,
+                       check_tokens=args.command != "records" and not args.no_tokens, records=args.command == "records")
 
 
 if __name__ == "__main__":
