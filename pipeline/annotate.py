@@ -21,7 +21,7 @@ from .structure import Structure, analyse
 from .classify import predict, sentence_contexts
 from .entities import sentence_entities
 from .models import Models, load_models
-from .records import Entity, link_records
+from .records import Entity
 from .segment import UndertheseaTokenizer
 from .write import document_record
 
@@ -113,7 +113,7 @@ def annotate_document(raw: RawDocument, models: Models | None = None, config: di
     objects = [Entity(e["start"], e["end"], e["label"]) for e in entities]
     records = []
     for index, (start, end) in enumerate(spans):
-        for record in link_records(raw.text, (start, end), objects):
+        for record in models.link(raw.text, (start, end), objects):
             record.pop("baseline_span", None)
             record.update(sentence=index, sentence_class=classes[index][0], section=structure.sentences[index].section)
             records.append(record)

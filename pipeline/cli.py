@@ -234,9 +234,9 @@ def _extra_files(values: list[str]) -> list[tuple[str, str]]:
 
 
 def _train(args: argparse.Namespace) -> int:
-    from .train import train
+    from .train import COMPONENTS, train
 
-    components = tuple(c for c, wanted in (("ner", args.ner), ("classifier", args.classifier)) if wanted) or ("ner", "classifier")
+    components = tuple(c for c in COMPONENTS if getattr(args, c)) or COMPONENTS
     overrides = {"training.max_epochs": args.epochs} if args.epochs else None
     metas = train(components, paths=args.corpus or None, extra=_extra_files(args.extra), out_dir=args.out,
                   ner_overrides=overrides, seed=args.seed)
@@ -246,6 +246,8 @@ def _train(args: argparse.Namespace) -> int:
         for split, split_scores in scores.items():
             if name == "ner":
                 print(f"  {split}: " + ", ".join(f"{label} F1 {s['f1']:.3f}" for label, s in split_scores.items()))
+            elif name == "linker":
+                print(f"  {split}: record F1 {split_scores['f1']:.3f} (on the predicted entities)")
             else:
                 print(f"  {split}: macro-F1 {split_scores['macro_f1_main']:.3f}, accuracy {split_scores['accuracy']:.3f}")
     return 0
@@ -371,10 +373,12 @@ def build_parser() -> argparse.ArgumentParser:
     train_parser = commands.add_parser(
         "train", help="train the NER and/or the sentence classifier",
         description="Train from the corpus (corpus/gold, split 'train'; 'dev' for model selection) plus newly "
-        "labelled files, evaluate on dev and test, and save to models/ with meta.json. With neither --ner nor "
-        "--classifier, trains both.")
+        "labelled files, evaluate on dev and test, and save to models/ with meta.json. With none of --ner, "
+        "--classifier, --linker, trains all three.")
     train_parser.add_argument("--ner", action="store_true", help="train the spaCy NER (METRIC, VALUE, UNIT, BASELINE)")
     train_parser.add_argument("--classifier", action="store_true", help="train the sentence classifier")
+    train_parser.add_argument("--linker", action="store_true",
+                              help="train the record linker (each figure's metric, parent, baseline, relation, direction)")
     train_parser.add_argument("--extra", action="append", default=[], metavar="[FORMAT:]FILE",
                               help="more labelled data: a corpus .jsonl, or label-studio:export.json (repeatable)")
     train_parser.add_argument("--corpus", action="append", default=[], metavar="FILE",

@@ -40,8 +40,13 @@ def predict_document(document: dict, models: Models | None, rules=None) -> dict:
         contexts = sentence_contexts(text, document["sentences"], entities)
         labels = [label for label, _ in predict(models.classifier, contexts)] if models.classifier else [None] * len(spans)
     objects = [Entity(e["start"], e["end"], e["label"]) for e in entities]
-    records = [r for span in spans for r in link_records(text, span, objects)]
-    return {"entities": entities, "labels": labels, "records": records}
+    link = models.link if models is not None else link_records
+    records = [r for span in spans for r in link(text, span, objects)]
+    prediction = {"entities": entities, "labels": labels, "records": records}
+    if models is not None and models.linker is not None:
+        # The hand-written linker on the same entities, as its baseline.
+        prediction["records_hand_written"] = [r for span in spans for r in link_records(text, span, objects)]
+    return prediction
 
 
 def _prf(true_positive: int, predicted: int, gold: int) -> dict:
@@ -113,20 +118,25 @@ def score_records(pairs: list[tuple[dict, list[dict], list[dict]]]) -> dict:
 
 
 def evaluate_documents(documents: list[dict], models: Models | None) -> dict:
-    entity_pairs, gold_labels, predicted_labels, record_pairs = [], [], [], []
+    entity_pairs, gold_labels, predicted_labels, record_pairs, hand_written_pairs = [], [], [], [], []
     for document in documents:
         prediction = predict_document(document, models)
         entity_pairs.append((document["entities"], prediction["entities"]))
         gold_labels.extend(s["label"] for s in document["sentences"])
         predicted_labels.extend(prediction["labels"])
         record_pairs.append((document, document["records"], prediction["records"]))
-    return {
+        if "records_hand_written" in prediction:
+            hand_written_pairs.append((document, document["records"], prediction["records_hand_written"]))
+    result = {
         "documents": len(documents),
         "sentences": len(gold_labels),
         "entities": score_entities(entity_pairs),
         "classes": score_classes(gold_labels, predicted_labels),
         "records": score_records(record_pairs),
     }
+    if hand_written_pairs:
+        result["records_hand_written_linker"] = score_records(hand_written_pairs)
+    return result
 
 
 def evaluate(documents: list[dict], models: Models | None = None) -> dict:
@@ -160,4 +170,7 @@ def format_report(result: dict) -> str:
     r, rb = models["records"], baseline["records"]
     lines.append("")
     lines.append(f"records: P {r['precision']:.3f} R {r['recall']:.3f} F1 {r['f1']:.3f} (rules F1 {rb['f1']:.3f}), support {r['support']}")
+    if "records_hand_written_linker" in models:
+        h = models["records_hand_written_linker"]
+        lines.append(f"  learned linker F1 {r['f1']:.3f}; hand-written linker on the same entities F1 {h['f1']:.3f}")
     return "\n".join(lines)

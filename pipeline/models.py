@@ -1,5 +1,5 @@
 """The trained models the pipeline runs with, loaded once: the spaCy pipeline
-(underthesea tokenizer + NER) and the sentence classifier."""
+(underthesea tokenizer + NER), the sentence classifier and the record linker."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -15,6 +15,13 @@ class Models:
     classifier: object | None = None
     classifier_meta: dict | None = None
     versions: dict = field(default_factory=dict)
+    linker: object | None = None  # LearnedLinker; None: the hand-written linker of records.py
+
+    def link(self, text: str, sentence: tuple[int, int], entities: list) -> list[dict]:
+        """Records of one sentence, by the learned linker when there is one."""
+        from .records import link_records
+
+        return self.linker.link(text, sentence, entities) if self.linker else link_records(text, sentence, entities)
 
     @property
     def has_ner(self) -> bool:
@@ -32,7 +39,7 @@ def model_versions(directory: str | Path | None = None) -> dict:
 
     directory = Path(directory) if directory else models_dir()
     versions = {}
-    for name in ("ner", "classifier"):
+    for name in ("ner", "classifier", "linker"):
         meta_path = directory / name / "meta.json"
         if meta_path.exists():
             meta = json.loads(meta_path.read_text(encoding="utf-8"))
@@ -54,4 +61,9 @@ def load_models(directory: str | Path | None = None) -> Models:
     classifier, meta = None, None
     if (directory / "classifier" / "model.joblib").exists():
         classifier, meta = load_classifier(directory / "classifier")
-    return Models(nlp, classifier, meta, model_versions(directory))
+    linker = None
+    if (directory / "linker" / "model.joblib").exists():
+        from .linker import load_linker
+
+        linker = load_linker(directory / "linker")
+    return Models(nlp, classifier, meta, model_versions(directory), linker)

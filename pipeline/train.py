@@ -124,7 +124,30 @@ def train_classifier(train_docs: list[dict], out_dir: str | Path, seed: int = SE
     return meta
 
 
-def train(components: tuple[str, ...] = ("ner", "classifier"), paths=None, extra=None, out_dir: str | Path = "models",
+def train_record_linker(train_docs: list[dict], out_dir: str | Path, seed: int = SEED) -> dict:
+    """The learned record linker, from the reviewed record links of the corpus."""
+    from .linker import save_linker, train_linker
+
+    _seed_everything(seed)
+    linker = train_linker(train_docs, seed)
+    meta = {
+        "name": "vnreport_record_linker",
+        "version": __version__,
+        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "seed": seed,
+        "decisions": sorted(linker.models),
+        "training_data": data_hashes(train_docs),
+    }
+    save_linker(linker, out_dir, meta)
+    return meta
+
+
+COMPONENTS = ("ner", "classifier", "linker")
+# The part of the evaluation kept in each model's meta.json.
+_SCORES_OF = {"ner": "entities", "classifier": "classes", "linker": "records"}
+
+
+def train(components: tuple[str, ...] = COMPONENTS, paths=None, extra=None, out_dir: str | Path = "models",
           ner_overrides: dict | None = None, seed: int = SEED) -> dict:
     """Train the named components and record their scores in their meta.json."""
     from .evaluate import evaluate_documents, load_models
@@ -139,12 +162,14 @@ def train(components: tuple[str, ...] = ("ner", "classifier"), paths=None, extra
         metas["ner"] = train_ner(splits["train"], splits["dev"], out_dir / "ner", overrides=ner_overrides, seed=seed)
     if "classifier" in components:
         metas["classifier"] = train_classifier(splits["train"], out_dir / "classifier", seed=seed)
+    if "linker" in components:
+        metas["linker"] = train_record_linker(splits["train"], out_dir / "linker", seed=seed)
     models = load_models(out_dir)
     for split in ("dev", "test"):
         if splits[split]:
             scores = evaluate_documents(splits[split], models)
             for name, meta in metas.items():
-                meta.setdefault("scores", {})[split] = scores["entities" if name == "ner" else "classes"]
+                meta.setdefault("scores", {})[split] = scores[_SCORES_OF[name]]
     for name, meta in metas.items():
         path = out_dir / name / "meta.json"
         saved = json.loads(path.read_text(encoding="utf-8"))

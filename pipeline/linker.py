@@ -1,0 +1,326 @@
+"""A learned record linker: which METRIC each VALUE is given for (or none), its
+parent in a breakdown, the BASELINE it is compared with and the baseline's
+type, the relation and the direction.
+
+The hand-written linker in ``records.py`` takes the metric of the previous
+clause, of a later figure or none where a figure stands before the thing it
+counts; these decisions depend on what lies between a figure and its candidate
+(other figures, ";", brackets, "trong đó", list dashes) in ways that carry from
+one report to another, so they are learned from the reviewed links of the
+corpus. Each decision is one scikit-learn ``Pipeline`` (``DictVectorizer`` +
+``LogisticRegression``) over feature dicts built by the module-level functions
+below, so the saved models reload. Unit, qualifier and the parsed number stay
+with ``records.link_records``.
+"""
+from __future__ import annotations
+
+import json
+import math
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from .records import Entity, baseline_type, link_records
+
+DECISIONS = ("metric", "parent", "baseline", "baseline_type", "relation", "direction")
+# A candidate is linked when the model gives it at least this probability (and
+# more than every other candidate of the same value).
+LINK_THRESHOLD = 0.5
+_WORD = re.compile(r"\w+", re.UNICODE)
+
+
+def _bucket(number: int) -> str:
+    return str(number) if number < 4 else f"{2 ** int(math.log2(number))}+"
+
+
+def _open_bracket_at(text: str, start: int, position: int) -> int | None:
+    """Offset of the bracket still open at ``position`` (None outside brackets)."""
+    depth = 0
+    for i in range(position - 1, start - 1, -1):
+        if text[i] == ")":
+            depth += 1
+        elif text[i] == "(":
+            if depth == 0:
+                return i
+            depth -= 1
+    return None
+
+
+def _last_words(segment: str, count: int) -> list[str]:
+    return [w.lower() for w in _WORD.findall(segment)][-count:]
+
+
+@dataclass
+class SentenceView:
+    """The entities of one sentence, sorted, with the unit of each value."""
+    text: str
+    start: int
+    end: int
+    values: list[Entity]
+    metrics: list[Entity]
+    baselines: list[Entity]
+    units: dict[int, Entity]  # value start -> its unit
+
+    @classmethod
+    def of(cls, text: str, sentence: tuple[int, int], entities: list[Entity]) -> "SentenceView":
+        start, end = sentence
+        inside = sorted((e for e in entities if start <= e.start and e.end <= end), key=lambda e: e.start)
+        values = [e for e in inside if e.label == "VALUE"]
+        units = {}
+        for value in values:
+            unit = next((u for u in inside if u.label == "UNIT" and value.end <= u.start <= value.end + 2
+                         and not text[value.end:u.start].strip()), None)
+            if unit:
+                units[value.start] = unit
+        return cls(text, start, end, values, [e for e in inside if e.label == "METRIC"],
+                   [e for e in inside if e.label == "BASELINE"], units)
+
+    def after_value(self, value: Entity) -> int:
+        unit = self.units.get(value.start)
+        return unit.end if unit else value.end
+
+
+def pair_features(view: SentenceView, value: Entity, candidate: Entity) -> dict:
+    """What lies between a VALUE and a candidate METRIC or BASELINE."""
+    text = view.text
+    after_value = view.after_value(value)
+    before = candidate.end <= value.start
+    left, right = (candidate.end, value.start) if before else (after_value, candidate.start)
+    left = min(left, right)
+    between = text[left:right]
+    same_kind = view.metrics if candidate.label == "METRIC" else view.baselines
+    ordered_before = [c for c in same_kind if c.end <= value.start]
+    ordered_after = [c for c in same_kind if c.start >= after_value]
+    words_between = _WORD.findall(between)
+    value_bracket = _open_bracket_at(text, view.start, value.start)
+    candidate_bracket = _open_bracket_at(text, view.start, candidate.start)
+    features = {
+        "side=" + ("before" if before else "after"): 1.0,
+        "chars=" + _bucket(len(between)): 1.0,
+        "words=" + _bucket(len(words_between)): 1.0,
+        "values_between=" + _bucket(sum(1 for v in view.values if left <= v.start < right)): 1.0,
+        "same_between=" + _bucket(sum(1 for c in same_kind if left <= c.start < right)): 1.0,
+        "semicolon": float(";" in between),
+        "commas=" + _bucket(between.count(",")): 1.0,
+        "colon": float(":" in between),
+        "open_bracket": float("(" in between),
+        "close_bracket": float(")" in between),
+        "line_break": float("\n" in between),
+        "trong_do": float("trong đó" in between.lower()),
+        "so_voi": float("so với" in between.lower() or " so " in f" {between.lower()} "),
+        "value_in_bracket": float(value_bracket is not None),
+        "candidate_in_bracket": float(candidate_bracket is not None),
+        "same_bracket": float(value_bracket is not None and value_bracket == candidate_bracket),
+        "nearest": float((before and ordered_before and ordered_before[-1] == candidate)
+                         or (not before and ordered_after and ordered_after[0] == candidate)),
+        "rank=" + _bucket((len(ordered_before) - ordered_before.index(candidate)) if before
+                          else (ordered_after.index(candidate) + 1 if candidate in ordered_after else 0)): 1.0,
+        "right_after_unit": float(not before and len(between.strip()) == 0),
+        "list_item": float(text[view.start:view.start + 2].strip()[:1] in "-+•"),
+        "first_candidate": float(same_kind and same_kind[0] == candidate),
+        "first_value": float(view.values and view.values[0] == value),
+        "cand_first=" + " ".join(_last_words(candidate.text(text), 99)[:1]): 1.0,
+        "cand_first2=" + " ".join(_last_words(candidate.text(text), 99)[:2]): 1.0,
+        "value_prev=" + " ".join(_last_words(text[view.start:value.start], 1)): 1.0,
+        "value_prev2=" + " ".join(_last_words(text[view.start:value.start], 2)): 1.0,
+        "cand_prev=" + " ".join(_last_words(text[view.start:candidate.start], 1)): 1.0,
+        "cand_prev2=" + " ".join(_last_words(text[view.start:candidate.start], 2)): 1.0,
+    }
+    if len(words_between) <= 6:
+        for word in words_between:
+            features["between=" + word.lower()] = 1.0
+    return features
+
+
+def value_features(view: SentenceView, value: Entity) -> dict:
+    """The context of a VALUE that decides its relation and direction."""
+    text = view.text
+    unit = view.units.get(value.start)
+    unit_text = unit.text(text).lower() if unit else ""
+    value_text = value.text(text)
+    clause_start = max(text.rfind(mark, view.start, value.start) for mark in (",", ";", ":", "(")) + 1
+    clause_start = max(clause_start, view.start)
+    clause_words = _last_words(text[clause_start:value.start], 8)
+    after = view.after_value(value)
+    following = _last_words(text[after:after + 40], 99)[:3]
+    prefix = text[max(view.start, value.start - 2):value.start]
+    features = {
+        "unit=" + (unit_text if unit_text in ("%", "lần", "điểm phần trăm", "bậc") else ("scaled" if unit_text.split()[:1] in (["nghìn"], ["triệu"], ["tỷ"]) else ("other" if unit_text else "none"))): 1.0,
+        "fraction": float("/" in value_text),
+        "range": float(bool(re.search(r"\d\s*[-–]\s*\d", value_text))),
+        "negative": float(value_text.startswith(("-", "−"))),
+        "plus_before": float(prefix.endswith("+") or prefix.endswith("+ ")),
+        "bracket_before": float("(" in prefix),
+        "in_bracket": float(_open_bracket_at(text, view.start, value.start) is not None),
+        "list_item": float(text[view.start:view.start + 2].strip()[:1] in "-+•"),
+        "table_cell": float("\t" in text[max(view.start, value.start - 2):value.start]),
+        "first_value": float(view.values and view.values[0] == value),
+    }
+    for i, word in enumerate(reversed(clause_words[-3:])):
+        features[f"prev{i + 1}={word}"] = 1.0
+    for word in clause_words:
+        features["clause=" + word] = 1.0
+    for i, word in enumerate(following):
+        features[f"next{i + 1}={word}"] = 1.0
+    baseline_after = next((b for b in view.baselines if b.start >= after and ";" not in text[after:b.start]), None)
+    if baseline_after is not None:
+        features["baseline_after=" + " ".join(_last_words(baseline_after.text(text), 99)[:1])] = 1.0
+    return features
+
+
+def baseline_features(baseline_text: str) -> dict:
+    words = [w.lower() for w in _WORD.findall(baseline_text)]
+    features = {"first=" + " ".join(words[:1]): 1.0, "first2=" + " ".join(words[:2]): 1.0,
+                "date": float(bool(re.match(r"^\d{1,2}/\d{1,2}", baseline_text))),
+                "year": float(bool(re.search(r"\b(19|20)\d\d\b", baseline_text)))}
+    for word in words:
+        features["word=" + word] = 1.0
+    return features
+
+
+# --- training examples --------------------------------------------------------
+
+def _views(document: dict) -> list[tuple[SentenceView, list[dict]]]:
+    entities = [Entity(e["start"], e["end"], e["label"]) for e in document["entities"]]
+    records_by_span = {tuple(r["span"]): r for r in document["records"]}
+    views = []
+    for sentence in document["sentences"]:
+        view = SentenceView.of(document["text"], (sentence["start"], sentence["end"]), entities)
+        views.append((view, [records_by_span.get((v.start, v.end)) for v in view.values]))
+    return views
+
+
+def examples(documents: list[dict]) -> dict[str, tuple[list[dict], list]]:
+    """(features, labels) for each decision, from gold entities and records."""
+    data = {name: ([], []) for name in DECISIONS}
+
+    def add(name: str, features: dict, label) -> None:
+        data[name][0].append(features)
+        data[name][1].append(label)
+
+    for document in documents:
+        text = document["text"]
+        for view, records in _views(document):
+            for value, record in zip(view.values, records):
+                if record is None:
+                    continue
+                metric_span = tuple(record.get("metric_span") or ())
+                parent_text = record.get("parent_metric")
+                parents = [m for m in view.metrics if m.text(text) == parent_text and (m.start, m.end) != metric_span]
+                parent = parents[-1] if parents else None
+                for metric in view.metrics:
+                    features = pair_features(view, value, metric)
+                    add("metric", features, int((metric.start, metric.end) == metric_span))
+                    if (metric.start, metric.end) != metric_span:
+                        add("parent", features, int(metric == parent))
+                baseline_span = tuple(record.get("baseline_span") or ())
+                for baseline in view.baselines:
+                    add("baseline", pair_features(view, value, baseline), int((baseline.start, baseline.end) == baseline_span))
+                if record.get("baseline") and record.get("baseline_type"):
+                    add("baseline_type", baseline_features(record["baseline"]), record["baseline_type"])
+                features = value_features(view, value)
+                add("relation", features, record["relation"])
+                add("direction", features, record.get("direction") or "none")
+    return data
+
+
+def build_model(seed: int = 13):
+    from sklearn.feature_extraction import DictVectorizer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import Pipeline
+
+    return Pipeline([("features", DictVectorizer()),
+                     ("classifier", LogisticRegression(C=1.0, max_iter=5000, random_state=seed))])
+
+
+@dataclass
+class LearnedLinker:
+    models: dict  # decision -> fitted Pipeline
+    meta: dict
+
+    def _probability(self, name: str, features: list[dict], positive=1) -> list[float]:
+        model = self.models[name]
+        classes = list(model.classes_)
+        if positive not in classes:
+            return [0.0] * len(features)
+        column = classes.index(positive)
+        return [float(row[column]) for row in model.predict_proba(features)]
+
+    def _choose(self, name: str, view: SentenceView, value: Entity, candidates: list[Entity]) -> tuple[Entity | None, float]:
+        if not candidates:
+            return None, 0.0
+        scores = self._probability(name, [pair_features(view, value, c) for c in candidates])
+        best = max(range(len(candidates)), key=scores.__getitem__)
+        return (candidates[best], scores[best]) if scores[best] >= LINK_THRESHOLD else (None, scores[best])
+
+    def link(self, text: str, sentence: tuple[int, int], entities: list[Entity], rules: dict | None = None) -> list[dict]:
+        """Records of one sentence: the hand-written linker's unit, number and
+        qualifier, with the learned metric, parent, baseline, relation and direction."""
+        records = link_records(text, sentence, entities, rules)
+        view = SentenceView.of(text, sentence, entities)
+        by_start = {v.start: v for v in view.values}
+        for record in records:
+            value = by_start[record["span"][0]]
+            metric, _ = self._choose("metric", view, value, view.metrics)
+            parent, _ = self._choose("parent", view, value, [m for m in view.metrics if m != metric])
+            baseline, _ = self._choose("baseline", view, value, view.baselines)
+            features = value_features(view, value)
+            relation = self.models["relation"].predict([features])[0]
+            direction = self.models["direction"].predict([features])[0] if relation == "change" else "none"
+            record["metric"] = metric.text(text) if metric else None
+            record["parent_metric"] = parent.text(text) if parent else None
+            record["relation"] = relation
+            record["direction"] = None if direction == "none" else direction
+            record.pop("baseline_span", None)
+            if baseline is None:
+                record["baseline"] = record["baseline_type"] = None
+            else:
+                record["baseline"] = baseline.text(text)
+                record["baseline_span"] = [baseline.start, baseline.end]
+                record["baseline_type"] = (self.models["baseline_type"].predict([baseline_features(record["baseline"])])[0]
+                                           if "baseline_type" in self.models else baseline_type(record["baseline"], rules))
+        return records
+
+
+def train_linker(train_docs: list[dict], seed: int = 13) -> LearnedLinker:
+    data = examples(train_docs)
+    models = {}
+    for name, (features, labels) in data.items():
+        if len(set(labels)) < 2:
+            continue
+        model = build_model(seed)
+        model.fit(features, labels)
+        models[name] = model
+    counts = {name: len(labels) for name, (_, labels) in data.items()}
+    return LearnedLinker(models, {"examples": counts, "threshold": LINK_THRESHOLD})
+
+
+def save_linker(linker: LearnedLinker, directory: str | Path, meta: dict) -> None:
+    import joblib
+
+    from .classify import versions
+
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    joblib.dump(linker.models, directory / "model.joblib")
+    (directory / "meta.json").write_text(json.dumps({**linker.meta, **meta, "versions": versions()}, ensure_ascii=False, indent=2),
+                                         encoding="utf-8")
+
+
+def load_linker(directory: str | Path) -> LearnedLinker:
+    """The saved linker; refuses one made with another scikit-learn, as the
+    sentence classifier does."""
+    import joblib
+    import sklearn
+
+    from .classify import ModelVersionError
+
+    directory = Path(directory)
+    meta = json.loads((directory / "meta.json").read_text(encoding="utf-8"))
+    saved = meta.get("versions", {}).get("scikit-learn")
+    if saved != sklearn.__version__:
+        raise ModelVersionError(
+            f"{directory}: the record linker was saved with scikit-learn {saved}, this is {sklearn.__version__}; "
+            "retrain it with `vnreport train --linker` or install the version it was made with"
+        )
+    return LearnedLinker(joblib.load(directory / "model.joblib"), meta)

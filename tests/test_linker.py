@@ -1,0 +1,90 @@
+"""The learned record linker: trained on the reviewed links of training documents."""
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from pipeline.classify import ModelVersionError
+from pipeline.corpus import default_corpus_files, load_documents
+from pipeline.linker import examples, load_linker, save_linker, train_linker
+from pipeline.records import Entity, link_records
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="module")
+def documents():
+    return {d["doc_id"]: d for d in load_documents(default_corpus_files())}
+
+
+@pytest.fixture(scope="module")
+def linker(documents):
+    # Four training documents of three forms: enough to learn clause and
+    # bracket effects, quick enough for the default suite.
+    names = ["nghe-an-2023-nam", "thanh-hoa-2024-t10", "dak-lak-2023-tai-chinh", "ha-noi-2025-chi-thi"]
+    return train_linker([documents[name] for name in names])
+
+
+def sentence_records(document, starts_with, link):
+    text = document["text"]
+    [sentence] = [s for s in document["sentences"] if text[s["start"]:s["end"]].startswith(starts_with)]
+    entities = [Entity(e["start"], e["end"], e["label"]) for e in document["entities"]]
+    return {text[r["span"][0]:r["span"][1]]: r for r in link(text, (sentence["start"], sentence["end"]), entities)}
+
+
+def test_examples_come_from_every_decision(documents):
+    data = examples([documents["thai-nguyen-2022-h1"]])
+    features, labels = data["metric"]
+    assert len(features) == len(labels) and set(labels) == {0, 1}
+    assert set(data["relation"][1]) >= {"level", "change", "attainment"}
+
+
+def test_a_count_does_not_take_the_metric_of_the_next_clause(documents, linker):
+    # Thái Nguyên is not among the documents the linker was trained on.
+    document = documents["thai-nguyen-2022-h1"]
+    learned = sentence_records(document, "Trong 6 tháng, có 469", linker.link)
+    assert learned["469"]["metric"] is None
+    assert (learned["6.411"]["metric"], learned["6.411"]["relation"]) == ("tổng số vốn đăng ký", "level")
+    assert (learned["6.411"]["unit"], learned["6.411"]["base_value"]) == ("tỷ đồng", 6.411e12)
+
+
+def test_learned_linker_beats_the_hand_written_one_on_unseen_documents(documents, linker):
+    from pipeline.evaluate import score_records
+
+    unseen = [documents[name] for name in ("thai-nguyen-2022-h1", "quang-nam-2024-h1", "vinh-phuc-2018-nong-nghiep")]
+
+    def score(link):
+        pairs = []
+        for document in unseen:
+            entities = [Entity(e["start"], e["end"], e["label"]) for e in document["entities"]]
+            records = [r for s in document["sentences"] for r in link(document["text"], (s["start"], s["end"]), entities)]
+            pairs.append((document, document["records"], records))
+        return score_records(pairs)["f1"]
+
+    learned, hand_written = score(linker.link), score(link_records)
+    assert learned > hand_written
+    assert learned > 0.8
+
+
+def test_saved_linker_reloads_and_refuses_another_scikit_learn(tmp_path, documents, linker):
+    save_linker(linker, tmp_path / "linker", {"name": "test"})
+    again = load_linker(tmp_path / "linker")
+    document = documents["thai-nguyen-2022-h1"]
+    assert sentence_records(document, "Trong 6 tháng, có 469", again.link) == sentence_records(document, "Trong 6 tháng, có 469", linker.link)
+    meta_path = tmp_path / "linker" / "meta.json"
+    meta = json.loads(meta_path.read_text(encoding="utf-8"))
+    meta["versions"]["scikit-learn"] = "0.24.2"
+    meta_path.write_text(json.dumps(meta), encoding="utf-8")
+    with pytest.raises(ModelVersionError, match="record linker was saved with scikit-learn 0.24.2"):
+        load_linker(tmp_path / "linker")
+
+
+def test_models_without_a_linker_fall_back_to_the_hand_written_one(tmp_path):
+    from pipeline.models import load_models
+
+    shutil.copytree(ROOT / "models" / "classifier", tmp_path / "classifier")
+    models = load_models(tmp_path)
+    assert models.linker is None
+    records = models.link("Doanh thu tăng 5% so với cùng kỳ.", (0, 33), [Entity(0, 9, "METRIC"), Entity(15, 16, "VALUE"), Entity(16, 17, "UNIT"), Entity(25, 32, "BASELINE")])
+    assert (records[0]["metric"], records[0]["direction"], records[0]["baseline_type"]) == ("Doanh thu", "up", "same_period")
