@@ -108,15 +108,18 @@ def annotate_document(raw: RawDocument, models: Models | None = None, config: di
     doc.ents = [span for span in (doc.char_span(e["start"], e["end"], label=e["label"], alignment_mode="expand") for e in entities)
                 if span is not None]
     sentences = [{"start": s.start, "end": s.end, "section": s.section, "is_footnote": s.is_footnote} for s in structure.sentences]
-    classes = (predict(models.classifier, sentence_contexts(raw.text, sentences, entities)) if models.classifier
-               else [(None, {}) for _ in sentences])
     objects = [Entity(e["start"], e["end"], e["label"]) for e in entities]
+    # Records before classes: the directions of a sentence's figures are a feature of its class.
     records = []
     for index, (start, end) in enumerate(spans):
         for record in models.link(raw.text, (start, end), objects):
             record.pop("baseline_span", None)
-            record.update(sentence=index, sentence_class=classes[index][0], section=structure.sentences[index].section)
+            record.update(sentence=index, section=structure.sentences[index].section)
             records.append(record)
+    classes = (predict(models.classifier, sentence_contexts(raw.text, sentences, entities, records)) if models.classifier
+               else [(None, {}) for _ in sentences])
+    for record in records:
+        record["sentence_class"] = classes[record["sentence"]][0]
     return Annotated(raw=raw, structure=structure, doc=doc, seconds=time.perf_counter() - started,
                      entities=entities, classes=classes, records=records, models=dict(models.versions))
 

@@ -2,9 +2,16 @@
 
 Context matters: a verb-first sentence is an action taken under a results
 heading and a task under a tasks heading, so the section path, the title line
-of the part it stands in, its position and the entities found in it are
-features beside its words. Feature functions are module-level (no lambdas) so
-the saved Pipeline reloads.
+of the part it stands in, its position, the entities found in it, the
+sentences before and after it and the directions of its figures' records (a
+statistics list states a decline in the same words as a rise: only "giảm" and
+the record's direction tell them apart) are features beside its words.
+Feature functions are module-level (no lambdas) so the saved Pipeline reloads.
+
+Probabilities are temperature-scaled on the dev documents (one parameter fit
+after training, ``TemperatureScaled``): a logistic regression fit on some
+reports is over- or under-confident on others, and a labeller choosing what to
+review needs the scores to mean what they say.
 """
 from __future__ import annotations
 
@@ -14,7 +21,9 @@ import re
 from pathlib import Path
 
 import joblib
+import numpy
 import sklearn
+from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.feature_extraction import DictVectorizer
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
@@ -28,8 +37,9 @@ class ModelVersionError(RuntimeError):
     """A saved model was made with other library versions than the ones installed."""
 
 
-def sentence_contexts(text: str, sentences: list[dict], entities: list[dict]) -> list[dict]:
-    """One feature dict per sentence of a document (corpus or annotated)."""
+def sentence_contexts(text: str, sentences: list[dict], entities: list[dict], records: list[dict] | None = None) -> list[dict]:
+    """One feature dict per sentence of a document (corpus or annotated); with
+    ``records``, the directions of its figures too."""
     contexts = []
     title = ""
     total = max(len(sentences), 1)
@@ -53,7 +63,23 @@ def sentence_contexts(text: str, sentences: list[dict], entities: list[dict]) ->
             "metrics": labels.count("METRIC"),
             "baselines": labels.count("BASELINE"),
             "first_word": " ".join(body.lower().split()[:2]),
+            "up": 0,
+            "down": 0,
+            "negative": 0,
         })
+    starts = [s["start"] for s in sentences]
+    for record in records or []:
+        import bisect
+
+        index = bisect.bisect_right(starts, record["span"][0]) - 1
+        if 0 <= index < len(contexts):
+            context = contexts[index]
+            context["up"] += record.get("direction") == "up"
+            context["down"] += record.get("direction") == "down"
+            context["negative"] += (record.get("value") or 0) < 0
+    for index, context in enumerate(contexts):
+        context["previous"] = contexts[index - 1]["text"] if index else ""
+        context["next"] = contexts[index + 1]["text"] if index + 1 < len(contexts) else ""
     return contexts
 
 
@@ -63,6 +89,32 @@ def select_text(contexts: list[dict]) -> list[str]:
 
 def select_section(contexts: list[dict]) -> list[str]:
     return [c["section"].lower() for c in contexts]
+
+
+def select_previous(contexts: list[dict]) -> list[str]:
+    return [c.get("previous", "").lower() for c in contexts]
+
+
+def select_next(contexts: list[dict]) -> list[str]:
+    return [c.get("next", "").lower() for c in contexts]
+
+
+_DOWN_WORDS = re.compile(r"\b(giảm|chậm|chưa|thấp|khó khăn|hạn chế|bất cập|sụt|thiếu|còn)\b")
+
+
+def select_directions(contexts: list[dict]) -> list[dict]:
+    rows = []
+    for c in contexts:
+        up, down = c.get("up", 0), c.get("down", 0)
+        rows.append({
+            "up": min(up, 5) / 5,
+            "down": min(down, 5) / 5,
+            "share_down": down / (up + down) if up + down else 0.0,
+            "any_down": float(down > 0),
+            "negative": float(c.get("negative", 0) > 0),
+            "down_words": min(len(_DOWN_WORDS.findall(c["text"].lower())), 5) / 5,
+        })
+    return rows
 
 
 def select_context(contexts: list[dict]) -> list[dict]:
@@ -92,9 +144,75 @@ def build_classifier(seed: int = 13) -> Pipeline:
         ("section", Pipeline([("select", FunctionTransformer(select_section)),
                               ("tfidf", TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, token_pattern=r"(?u)\b\w+\b"))])),
         ("context", Pipeline([("select", FunctionTransformer(select_context)), ("dict", DictVectorizer())])),
+        ("directions", Pipeline([("select", FunctionTransformer(select_directions)), ("dict", DictVectorizer())])),
+        ("previous", Pipeline([("select", FunctionTransformer(select_previous)),
+                               ("tfidf", TfidfVectorizer(sublinear_tf=True, token_pattern=r"(?u)\b\w+\b", max_features=3000))])),
+        ("next", Pipeline([("select", FunctionTransformer(select_next)),
+                           ("tfidf", TfidfVectorizer(sublinear_tf=True, token_pattern=r"(?u)\b\w+\b", max_features=3000))])),
     ])
     classifier = LogisticRegression(C=4.0, class_weight="balanced", max_iter=5000, random_state=seed)
-    return Pipeline([("features", features), ("classifier", classifier)])
+    return TemperatureScaled(Pipeline([("features", features), ("classifier", classifier)]))
+
+
+class TemperatureScaled(BaseEstimator, ClassifierMixin):
+    """A classifier whose probabilities are divided in log space by one
+    temperature fit on held-out documents (``fit_temperature``); the decisions
+    (the most probable class) do not change."""
+
+    def __init__(self, model):
+        self.model = model
+
+    def fit(self, contexts, labels):
+        self.model.fit(contexts, labels)
+        self.classes_ = self.model.classes_
+        self.temperature_ = 1.0
+        return self
+
+    def fit_temperature(self, contexts, labels) -> dict:
+        """The temperature that minimises the log loss on ``contexts`` (held-out
+        sentences); returns the log loss and calibration error before and after."""
+        probabilities = self.model.predict_proba(contexts)
+        index = {label: i for i, label in enumerate(self.classes_)}
+        truth = numpy.array([index.get(label, -1) for label in labels])
+        keep = truth >= 0
+        probabilities, truth = probabilities[keep], truth[keep]
+
+        def log_loss(temperature: float) -> float:
+            scaled = _scale(probabilities, temperature)
+            return float(-numpy.log(numpy.clip(scaled[numpy.arange(len(truth)), truth], 1e-12, None)).mean())
+
+        grid = numpy.exp(numpy.linspace(numpy.log(0.25), numpy.log(4.0), 121))
+        before = {"log_loss": round(log_loss(1.0), 4), "ece": expected_calibration_error(probabilities, truth)}
+        self.temperature_ = float(min(grid, key=log_loss))
+        after_probabilities = _scale(probabilities, self.temperature_)
+        after = {"log_loss": round(log_loss(self.temperature_), 4), "ece": expected_calibration_error(after_probabilities, truth)}
+        return {"temperature": round(self.temperature_, 4), "before": before, "after": after, "sentences": int(keep.sum())}
+
+    def predict_proba(self, contexts):
+        return _scale(self.model.predict_proba(contexts), getattr(self, "temperature_", 1.0))
+
+    def predict(self, contexts):
+        return self.model.predict(contexts)
+
+
+def _scale(probabilities, temperature: float):
+    logits = numpy.log(numpy.clip(probabilities, 1e-12, None)) / temperature
+    logits -= logits.max(axis=1, keepdims=True)
+    exp = numpy.exp(logits)
+    return exp / exp.sum(axis=1, keepdims=True)
+
+
+def expected_calibration_error(probabilities, truth, bins: int = 10) -> float:
+    """Mean gap between confidence and accuracy over ten confidence bins."""
+    confidence = probabilities.max(axis=1)
+    correct = probabilities.argmax(axis=1) == truth
+    edges = numpy.linspace(0, 1, bins + 1)
+    error = 0.0
+    for low, high in zip(edges, edges[1:]):
+        inside = (confidence > low) & (confidence <= high)
+        if inside.any():
+            error += inside.mean() * abs(correct[inside].mean() - confidence[inside].mean())
+    return round(float(error), 4)
 
 
 def versions() -> dict:

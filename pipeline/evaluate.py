@@ -31,18 +31,26 @@ def predict_document(document: dict, models: Models | None, rules=None) -> dict:
         rules = rules or RuleAnnotator()
         doc = _tokenizer_pipeline().make_doc(text)  # units of counted nouns need the tokens
         entities = [{"start": e.start, "end": e.end, "label": e.label} for span in spans for e in rules.entities(doc, text, span)]
-        labels = [rules.sentence_class(text[s["start"]:s["end"]], s.get("section") or [], s.get("is_footnote", False))
-                  for s in document["sentences"]]
     else:
         # The same path as annotating a file: the text tokenised once, the NER
         # run sentence by sentence on those tokens.
         entities = sentence_entities(models.nlp, models.nlp.make_doc(text), spans)
-        contexts = sentence_contexts(text, document["sentences"], entities)
-        labels = [label for label, _ in predict(models.classifier, contexts)] if models.classifier else [None] * len(spans)
     objects = [Entity(e["start"], e["end"], e["label"]) for e in entities]
     link = models.link if models is not None else link_records
     records = [r for span in spans for r in link(text, span, objects)]
+    if models is None:
+        labels = [rules.sentence_class(text[s["start"]:s["end"]], s.get("section") or [], s.get("is_footnote", False))
+                  for s in document["sentences"]]
+    elif models.classifier:
+        contexts = sentence_contexts(text, document["sentences"], entities, records)
+        predicted = predict(models.classifier, contexts)
+        labels = [label for label, _ in predicted]
+        scores = [class_scores for _, class_scores in predicted]
+    else:
+        labels = [None] * len(spans)
     prediction = {"entities": entities, "labels": labels, "records": records}
+    if models is not None and models.classifier:
+        prediction["scores"] = scores
     if models is not None and models.linker is not None:
         # The hand-written linker on the same entities, as its baseline.
         prediction["records_hand_written"] = [r for span in spans for r in link_records(text, span, objects)]
@@ -118,12 +126,13 @@ def score_records(pairs: list[tuple[dict, list[dict], list[dict]]]) -> dict:
 
 
 def evaluate_documents(documents: list[dict], models: Models | None) -> dict:
-    entity_pairs, gold_labels, predicted_labels, record_pairs, hand_written_pairs = [], [], [], [], []
+    entity_pairs, gold_labels, predicted_labels, record_pairs, hand_written_pairs, class_scores = [], [], [], [], [], []
     for document in documents:
         prediction = predict_document(document, models)
         entity_pairs.append((document["entities"], prediction["entities"]))
         gold_labels.extend(s["label"] for s in document["sentences"])
         predicted_labels.extend(prediction["labels"])
+        class_scores.extend(prediction.get("scores", []))
         record_pairs.append((document, document["records"], prediction["records"]))
         if "records_hand_written" in prediction:
             hand_written_pairs.append((document, document["records"], prediction["records_hand_written"]))
@@ -136,7 +145,24 @@ def evaluate_documents(documents: list[dict], models: Models | None) -> dict:
     }
     if hand_written_pairs:
         result["records_hand_written_linker"] = score_records(hand_written_pairs)
+    if class_scores:
+        result["classes"]["calibration"] = calibration(gold_labels, class_scores)
     return result
+
+
+def calibration(gold: list[str], scores: list[dict[str, float]]) -> dict:
+    """Expected calibration error and log loss of the class probabilities."""
+    import numpy
+
+    from .classify import expected_calibration_error
+
+    classes = sorted(scores[0])
+    probabilities = numpy.array([[s.get(c, 0.0) for c in classes] for s in scores])
+    truth = numpy.array([classes.index(g) if g in classes else -1 for g in gold])
+    keep = truth >= 0
+    probabilities, truth = probabilities[keep], truth[keep]
+    log_loss = float(-numpy.log(numpy.clip(probabilities[numpy.arange(len(truth)), truth], 1e-12, None)).mean())
+    return {"ece": expected_calibration_error(probabilities, truth), "log_loss": round(log_loss, 4)}
 
 
 def evaluate(documents: list[dict], models: Models | None = None) -> dict:
@@ -162,6 +188,9 @@ def format_report(result: dict) -> str:
         lines.append(f"{label:12} {m['precision']:6.3f} {m['recall']:6.3f} {m['f1']:6.3f} | {b['f1']:8.3f}  {m['support']}")
     lines.append(f"macro-F1 (achievement, limitation, cause, task): {models['classes']['macro_f1_main']:.3f} "
                  f"(rules {baseline['classes']['macro_f1_main']:.3f})")
+    if "calibration" in models["classes"]:
+        c = models["classes"]["calibration"]
+        lines.append(f"class probabilities: expected calibration error {c['ece']:.3f}, log loss {c['log_loss']:.3f}")
     lines.append("")
     lines.append("confusion (rows gold, columns predicted): " + " ".join(c[:5] for c in CLASSES))
     for gold_label in CLASSES:

@@ -101,16 +101,19 @@ def train_ner(train_docs: list[dict], dev_docs: list[dict], out_dir: str | Path,
 def classifier_examples(documents: list[dict]) -> tuple[list[dict], list[str]]:
     contexts, labels = [], []
     for document in documents:
-        contexts.extend(sentence_contexts(document["text"], document["sentences"], document["entities"]))
+        contexts.extend(sentence_contexts(document["text"], document["sentences"], document["entities"], document.get("records")))
         labels.extend(s["label"] for s in document["sentences"])
     return contexts, labels
 
 
-def train_classifier(train_docs: list[dict], out_dir: str | Path, seed: int = SEED) -> dict:
+def train_classifier(train_docs: list[dict], out_dir: str | Path, seed: int = SEED, dev_docs: list[dict] | None = None) -> dict:
+    """The sentence classifier; with ``dev_docs``, its probabilities are
+    temperature-scaled on them (documents it was not fit on)."""
     _seed_everything(seed)
     contexts, labels = classifier_examples(train_docs)
     model = build_classifier(seed)
     model.fit(contexts, labels)
+    calibration = model.fit_temperature(*classifier_examples(dev_docs)) if dev_docs else None
     meta = {
         "name": "vnreport_sentence_classifier",
         "version": __version__,
@@ -119,6 +122,7 @@ def train_classifier(train_docs: list[dict], out_dir: str | Path, seed: int = SE
         "labels": sorted(set(labels)),
         "main_classes": list(MAIN_CLASSES),
         "training_data": data_hashes(train_docs),
+        "calibration": calibration,
     }
     save_classifier(model, out_dir, meta)
     return meta
@@ -161,7 +165,7 @@ def train(components: tuple[str, ...] = COMPONENTS, paths=None, extra=None, out_
     if "ner" in components:
         metas["ner"] = train_ner(splits["train"], splits["dev"], out_dir / "ner", overrides=ner_overrides, seed=seed)
     if "classifier" in components:
-        metas["classifier"] = train_classifier(splits["train"], out_dir / "classifier", seed=seed)
+        metas["classifier"] = train_classifier(splits["train"], out_dir / "classifier", seed=seed, dev_docs=splits["dev"])
     if "linker" in components:
         metas["linker"] = train_record_linker(splits["train"], out_dir / "linker", seed=seed)
     models = load_models(out_dir)

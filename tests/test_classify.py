@@ -46,3 +46,29 @@ def test_train_save_load_predict_and_refuse_other_versions(tmp_path, documents):
     meta_path.write_text(json.dumps(tampered), encoding="utf-8")
     with pytest.raises(ModelVersionError, match="saved with scikit-learn 0.24.2"):
         load_classifier(tmp_path / "clf")
+
+
+def test_contexts_see_neighbours_and_the_directions_of_their_figures(documents):
+    document = documents["vinh-phuc-2018-nong-nghiep"]
+    contexts = sentence_contexts(document["text"], document["sentences"], document["entities"], document["records"])
+    falls = contexts[2]
+    assert falls["text"].startswith("Trong tổng số, diện tích lúa là 31.005 ha")
+    assert (falls["up"], falls["down"], falls["negative"]) == (0, 4, 0)
+    assert falls["previous"].startswith("Theo số liệu sơ bộ, vụ Đông Xuân năm 2018")
+    assert falls["next"].startswith("Năng suất lúa dự kiến đạt 62,87 tạ/ha")
+    assert contexts[0]["previous"] == "" and contexts[-1]["next"] == ""
+
+
+def test_temperature_scaling_lowers_held_out_log_loss_and_keeps_decisions(documents):
+    from pipeline.classify import build_classifier
+
+    contexts, labels = classifier_examples([documents["bac-giang-2020-h1-report"]])
+    model = build_classifier().fit(contexts, labels)
+    held_out, held_out_labels = classifier_examples([documents["quang-nam-2024-h1"], documents["thai-nguyen-2022-h1"]])
+    before = model.predict_proba(held_out)
+    calibration = model.fit_temperature(held_out, held_out_labels)
+    after = model.predict_proba(held_out)
+    assert calibration["after"]["log_loss"] <= calibration["before"]["log_loss"]
+    assert calibration["temperature"] != 1.0
+    assert (before.argmax(axis=1) == after.argmax(axis=1)).all()
+    assert abs(after.sum(axis=1) - 1).max() < 1e-9
