@@ -268,7 +268,7 @@ def _evaluate(args: argparse.Namespace) -> int:
         return 2
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        result = evaluate(documents, load_models(args.models))
+        result = evaluate(documents, load_models(args.models), with_breakdown=args.breakdown)
     print(json.dumps(result, ensure_ascii=False, indent=2) if args.json else format_report(result))
     return 0
 
@@ -397,6 +397,9 @@ def build_parser() -> argparse.ArgumentParser:
                                  help="which documents to score (default: %(default)s)")
     evaluate_parser.add_argument("--models", default=None, help="models folder (default: the shipped models/)")
     evaluate_parser.add_argument("--json", action="store_true", help="print the scores as JSON")
+    evaluate_parser.add_argument("--breakdown", action="store_true",
+                                 help="also score each document form, and the records of each construction "
+                                 "(bracketed changes, contributions, tables, ...; see `vnreport corpus constructions`)")
     evaluate_parser.set_defaults(handler=_evaluate)
     return parser
 

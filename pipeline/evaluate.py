@@ -125,10 +125,10 @@ def score_records(pairs: list[tuple[dict, list[dict], list[dict]]]) -> dict:
     return _prf(tp, predicted_count, gold_count)
 
 
-def evaluate_documents(documents: list[dict], models: Models | None) -> dict:
+def score_predictions(documents: list[dict], predictions: list[dict]) -> dict:
+    """Scores of predictions made for labelled documents (same order)."""
     entity_pairs, gold_labels, predicted_labels, record_pairs, hand_written_pairs, class_scores = [], [], [], [], [], []
-    for document in documents:
-        prediction = predict_document(document, models)
+    for document, prediction in zip(documents, predictions):
         entity_pairs.append((document["entities"], prediction["entities"]))
         gold_labels.extend(s["label"] for s in document["sentences"])
         predicted_labels.extend(prediction["labels"])
@@ -150,6 +150,46 @@ def evaluate_documents(documents: list[dict], models: Models | None) -> dict:
     return result
 
 
+def _in_sentences(records: list[dict], sentences: list[dict], indices: set[int]) -> list[dict]:
+    spans = [(sentences[i]["start"], sentences[i]["end"]) for i in indices]
+    return [r for r in records if any(start <= r["span"][0] < end for start, end in spans)]
+
+
+def breakdown(documents: list[dict], predictions: list[dict]) -> dict:
+    """Scores per document form, and record scores per construction (on the
+    records of the sentences that hold it, counted as in ``vnreport corpus
+    constructions``): where the next labelling effort pays."""
+    from .config import load_config
+    from .constructions import CONSTRUCTIONS_PATH, _sentence_hits
+
+    by_form: dict[str, list[int]] = {}
+    for index, document in enumerate(documents):
+        by_form.setdefault(document.get("form") or "unknown", []).append(index)
+    forms = {form: score_predictions([documents[i] for i in indices], [predictions[i] for i in indices])
+             for form, indices in sorted(by_form.items())}
+    settings = load_config(CONSTRUCTIONS_PATH)
+    pairs: dict[str, list] = {}
+    for document, prediction in zip(documents, predictions):
+        for name, hits in _sentence_hits(document, settings).items():
+            sentences = set(hits) - {-1}
+            if sentences:
+                pairs.setdefault(name, []).append((
+                    document, _in_sentences(document["records"], document["sentences"], sentences),
+                    _in_sentences(prediction["records"], document["sentences"], sentences)))
+    # A comparison without a figure has no record: nothing to score there.
+    constructions = {name: score_records(value) for name, value in sorted(pairs.items())
+                     if any(gold or predicted for _, gold, predicted in value)}
+    return {"forms": forms, "constructions": constructions}
+
+
+def evaluate_documents(documents: list[dict], models: Models | None, with_breakdown: bool = False) -> dict:
+    predictions = [predict_document(document, models) for document in documents]
+    result = score_predictions(documents, predictions)
+    if with_breakdown:
+        result["breakdown"] = breakdown(documents, predictions)
+    return result
+
+
 def calibration(gold: list[str], scores: list[dict[str, float]]) -> dict:
     """Expected calibration error and log loss of the class probabilities."""
     import numpy
@@ -165,10 +205,11 @@ def calibration(gold: list[str], scores: list[dict[str, float]]) -> dict:
     return {"ece": expected_calibration_error(probabilities, truth), "log_loss": round(log_loss, 4)}
 
 
-def evaluate(documents: list[dict], models: Models | None = None) -> dict:
+def evaluate(documents: list[dict], models: Models | None = None, with_breakdown: bool = False) -> dict:
     """The models and the rule baseline on the same documents."""
     models = models or load_models()
-    return {"models": evaluate_documents(documents, models), "baseline": evaluate_documents(documents, None)}
+    return {"models": evaluate_documents(documents, models, with_breakdown),
+            "baseline": evaluate_documents(documents, None, with_breakdown)}
 
 
 def format_report(result: dict) -> str:
@@ -202,4 +243,17 @@ def format_report(result: dict) -> str:
     if "records_hand_written_linker" in models:
         h = models["records_hand_written_linker"]
         lines.append(f"  learned linker F1 {r['f1']:.3f}; hand-written linker on the same entities F1 {h['f1']:.3f}")
+    if "breakdown" in models:
+        lines.append("")
+        lines.append(f"{'by document form':18} {'docs':>4} {'sents':>5} {'METRIC':>6} {'VALUE':>6} {'macro':>6} {'records':>7} | {'rules rec':>9}")
+        for form, m in models["breakdown"]["forms"].items():
+            b = baseline["breakdown"]["forms"][form]
+            lines.append(f"{form:18} {m['documents']:4d} {m['sentences']:5d} {m['entities']['METRIC']['f1']:6.3f} "
+                         f"{m['entities']['VALUE']['f1']:6.3f} {m['classes']['macro_f1_main']:6.3f} {m['records']['f1']:7.3f} | "
+                         f"{b['records']['f1']:9.3f}")
+        lines.append("")
+        lines.append(f"{'records by construction':26} {'F1':>6} | {'rules':>6}  support")
+        for name, m in models["breakdown"]["constructions"].items():
+            b = baseline["breakdown"]["constructions"][name]
+            lines.append(f"{name:26} {m['f1']:6.3f} | {b['f1']:6.3f}  {m['support']}")
     return "\n".join(lines)
