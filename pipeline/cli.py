@@ -234,7 +234,17 @@ def _extra_files(values: list[str]) -> list[tuple[str, str]]:
 
 
 def _train(args: argparse.Namespace) -> int:
-    from .train import COMPONENTS, train
+    from .train import COMPONENTS, learning_curve, train
+
+    if args.learning_curve:
+        fractions = tuple(float(f) for f in args.learning_curve.split(","))
+        rows = learning_curve(fractions, paths=args.corpus or None, out_dir=args.out, seed=args.seed)
+        print("| training documents | sentences | METRIC F1 | BASELINE F1 | classes macro-F1 | limitation F1 | records F1 |")
+        print("|---|---:|---:|---:|---:|---:|---:|")
+        for row in rows:
+            print(f"| {row['documents']} ({row['fraction']:.0%}) | {row['sentences']} | {row['METRIC']:.3f} | {row['BASELINE']:.3f} | "
+                  f"{row['macro_f1']:.3f} | {row['limitation']:.3f} | {row['records']:.3f} |")
+        return 0
 
     components = tuple(c for c in COMPONENTS if getattr(args, c)) or COMPONENTS
     overrides = {"training.max_epochs": args.epochs} if args.epochs else None
@@ -386,6 +396,9 @@ def build_parser() -> argparse.ArgumentParser:
     train_parser.add_argument("--out", default=str(Path("models")), help="where to save the models (default: %(default)s)")
     train_parser.add_argument("--epochs", type=int, default=None, help="NER epochs (default: from pipeline/config/ner.cfg)")
     train_parser.add_argument("--seed", type=int, default=13)
+    train_parser.add_argument("--learning-curve", metavar="FRACTIONS", default=None,
+                              help="instead: train on these shares of the training documents (e.g. 0.25,0.5,0.75,1) into "
+                              "--out/PERCENT/ and print their test scores")
     train_parser.set_defaults(handler=_train)
 
     evaluate_parser = commands.add_parser(

@@ -180,3 +180,36 @@ def train(components: tuple[str, ...] = COMPONENTS, paths=None, extra=None, out_
         saved["scores"] = meta.get("scores", {})
         path.write_text(json.dumps(saved, ensure_ascii=False, indent=2), encoding="utf-8")
     return metas
+
+
+def learning_curve(fractions: tuple[float, ...] = (0.25, 0.5, 0.75, 1.0), paths=None, out_dir: str | Path = "learning-curve",
+                   seed: int = SEED) -> list[dict]:
+    """Models trained on growing shares of the training documents (the seed
+    always among them, the others in a fixed shuffled order), each scored on the
+    test split: where more labelled reports pay."""
+    from .evaluate import evaluate_documents, load_models
+
+    documents = training_documents(paths)
+    splits = by_split(documents)
+    seed_documents = [d for d in splits["train"] if d["doc_id"] == "bac-giang-2020-h1-report"]
+    others = [d for d in splits["train"] if d not in seed_documents]
+    random.Random(seed).shuffle(others)
+    rows = []
+    for fraction in fractions:
+        chosen = seed_documents + others[:max(1, round(fraction * len(others)))]
+        folder = Path(out_dir) / f"{int(fraction * 100)}"
+        train_ner(chosen, splits["dev"], folder / "ner", seed=seed)
+        train_classifier(chosen, folder / "classifier", seed=seed, dev_docs=splits["dev"])
+        train_record_linker(chosen, folder / "linker", seed=seed)
+        scores = evaluate_documents(splits["test"], load_models(folder))
+        rows.append({
+            "fraction": fraction,
+            "documents": len(chosen),
+            "sentences": sum(len(d["sentences"]) for d in chosen),
+            "METRIC": scores["entities"]["METRIC"]["f1"],
+            "BASELINE": scores["entities"]["BASELINE"]["f1"],
+            "macro_f1": scores["classes"]["macro_f1_main"],
+            "limitation": scores["classes"]["per_class"]["limitation"]["f1"],
+            "records": scores["records"]["f1"],
+        })
+    return rows
