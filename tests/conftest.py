@@ -1,3 +1,4 @@
+import os
 import signal
 import sys
 import warnings
@@ -91,3 +92,37 @@ def completes_within(seconds: int):
     finally:
         signal.alarm(0)
         signal.signal(signal.SIGALRM, previous)
+
+
+@pytest.fixture()
+def unwritable_folder(tmp_path):
+    """A folder nobody can create files in, root included: read-only by its
+    mode, and immutable (chattr +i) when the tests run as root, who ignores modes."""
+    import shutil
+    import subprocess
+    import tempfile
+
+    folder = tmp_path / "read-only"
+    folder.mkdir()
+    (folder / "existing.jsonl").write_text("a previous run's output\n", encoding="utf-8")
+    folder.chmod(0o555)
+
+    def writable() -> bool:
+        try:
+            handle, probe = tempfile.mkstemp(dir=folder)
+        except OSError:
+            return False
+        os.close(handle)
+        os.unlink(probe)
+        return True
+
+    immutable = False
+    if writable() and shutil.which("chattr"):
+        immutable = subprocess.run(["chattr", "+i", str(folder)], capture_output=True).returncode == 0
+    if writable():
+        folder.chmod(0o755)
+        pytest.skip("cannot make a folder unwritable here (running as root without chattr)")
+    yield folder
+    if immutable:
+        subprocess.run(["chattr", "-i", str(folder)], check=True)
+    folder.chmod(0o755)
