@@ -269,14 +269,23 @@ def limit_threads() -> None:
 _STOP_SIGNALS = {signal.SIGINT, signal.SIGTERM}
 
 
+def _exit_worker(signum, frame):
+    # SystemExit, not death on the spot: leaving by an exception releases the
+    # pool's queue lock that an idle worker holds while it waits for a task.
+    # A worker killed holding it would leave the parent's pool.terminate()
+    # waiting for that lock for ever (SIGTERM sent to the whole process group,
+    # as a service manager does). multiprocessing ends the process quietly.
+    raise SystemExit(128 + signum)
+
+
 def _worker_signals() -> None:
     """In a worker process: Ctrl-C (sent to the whole process group) is for the
-    parent, which stops the pool; SIGTERM, which the pool sends to stop a
-    worker, ends it without the parent's handler (and its traceback). The
-    parent blocks both while it forks (see ``_run_local``); unblocked here,
-    once the worker's own handlers are set."""
+    parent, which stops the pool; SIGTERM (from the pool stopping it, or sent
+    to the whole group) ends the worker without the parent's handler and its
+    traceback. The parent blocks both while it forks (see ``_run_local``);
+    unblocked here, once the worker's own handlers are set."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGTERM, _exit_worker)
     if hasattr(signal, "pthread_sigmask"):
         signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOP_SIGNALS)
 
