@@ -39,6 +39,12 @@ except ImportError:  # pragma: no cover - Windows
 MANIFEST = "manifest.jsonl"
 ENGINES = ("local", "dask")
 
+# What a forked worker must not keep open (objects with a close() method): the
+# lock on the output folder, and the parent's ends of the workers' pipes, its
+# own included. A worker holding them would, once the parent was killed, keep
+# the folder locked and itself or another worker waiting for ever for a task.
+_CLOSE_IN_WORKERS: set = set()
+
 
 @dataclass
 class BatchSummary:
@@ -164,12 +170,20 @@ class OutputLock:
         os.write(fd, (json.dumps(me) + "\n").encode("utf-8"))
         os.fsync(fd)
         self.fd = fd
+        _CLOSE_IN_WORKERS.add(self)
         return self
+
+    def close(self) -> None:
+        """In a forked worker: drop the inherited descriptor, the lock stays the parent's."""
+        if self.fd is not None:
+            os.close(self.fd)
+            self.fd = None
 
     def release(self) -> None:
         if self.fd is None:
             return
         self.path.unlink(missing_ok=True)  # while still holding it: no one locks a file about to go
+        _CLOSE_IN_WORKERS.discard(self)
         os.close(self.fd)
         self.fd = None
 
@@ -269,23 +283,14 @@ def limit_threads() -> None:
 _STOP_SIGNALS = {signal.SIGINT, signal.SIGTERM}
 
 
-def _exit_worker(signum, frame):
-    # SystemExit, not death on the spot: leaving by an exception releases the
-    # pool's queue lock that an idle worker holds while it waits for a task.
-    # A worker killed holding it would leave the parent's pool.terminate()
-    # waiting for that lock for ever (SIGTERM sent to the whole process group,
-    # as a service manager does). multiprocessing ends the process quietly.
-    raise SystemExit(128 + signum)
-
-
 def _worker_signals() -> None:
     """In a worker process: Ctrl-C (sent to the whole process group) is for the
-    parent, which stops the pool; SIGTERM (from the pool stopping it, or sent
-    to the whole group) ends the worker without the parent's handler and its
-    traceback. The parent blocks both while it forks (see ``_run_local``);
-    unblocked here, once the worker's own handlers are set."""
+    parent, which stops the workers; SIGTERM ends a worker at once, without
+    the parent's handler and its traceback. The parent blocks both while it
+    forks (see ``_start_worker``); unblocked here, once the worker's own
+    handlers are set."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, _exit_worker)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
     if hasattr(signal, "pthread_sigmask"):
         signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOP_SIGNALS)
 
@@ -365,9 +370,61 @@ def write_document(out_dir: Path, relative: str, document: str) -> None:
         tmp.write_text(document, encoding="utf-8")
 
 
+def _worker_loop(connection, initializer, initargs) -> None:
+    """A worker process: annotate each task the parent sends, until told to stop."""
+    for inherited in list(_CLOSE_IN_WORKERS):
+        inherited.close()
+    _CLOSE_IN_WORKERS.clear()
+    initializer(*initargs)
+    while True:
+        try:
+            task = connection.recv()
+            if task is None:
+                return
+            connection.send(annotate_task(task))
+        except (EOFError, OSError):  # the parent is gone (killed): so is the work
+            return
+
+
+def _start_worker(context, initializer, initargs):
+    """One worker process and the parent's end of its pipe.
+
+    A signal arriving while the worker is being forked would run the parent's
+    handler in the child: blocked until the child has set its own."""
+    blocking = hasattr(signal, "pthread_sigmask") and threading.current_thread() is threading.main_thread()
+    mask = signal.pthread_sigmask(signal.SIG_BLOCK, _STOP_SIGNALS) if blocking else None
+    try:
+        parent_end, child_end = context.Pipe()
+        _CLOSE_IN_WORKERS.add(parent_end)  # before the fork: the worker closes its copy
+        process = context.Process(target=_worker_loop, args=(child_end, initializer, initargs), daemon=True)
+        process.start()
+    finally:
+        if blocking:
+            signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+    child_end.close()
+    return process, parent_end
+
+
+def _close_worker(process, connection, kill: bool = False) -> None:
+    if kill:
+        process.kill()
+    _CLOSE_IN_WORKERS.discard(connection)
+    connection.close()
+    process.join()
+
+
 def _run_local(tasks: list, workers: int, models_directory, config: dict) -> Iterator[tuple[dict, str | None]]:
     """Runs in this process, or forks workers that share the models this
-    process has already loaded."""
+    process has already loaded.
+
+    Each worker has a pipe of its own and one task at a time, rather than
+    multiprocessing.Pool's shared queue: a worker that dies (out of memory,
+    killed, or by a SIGTERM sent to the whole process group) can hold no lock
+    the others or this process wait for. Its file is reported as an error and
+    a new worker takes its place; stopping the run kills the workers.
+    """
+    from multiprocessing.connection import wait
+
     if workers == 1 or len(tasks) <= 1:
         for task in tasks:
             yield annotate_task(task)
@@ -379,18 +436,48 @@ def _run_local(tasks: list, workers: int, models_directory, config: dict) -> Ite
         # Loaded by run_batch before forking: the workers share the parent's
         # models instead of each spending seconds loading its own copy.
         context, initializer, initargs = multiprocessing.get_context("fork"), start_local_worker, ()
-    # A signal arriving while a worker is being forked would run the parent's
-    # handler in the child: blocked until the child has its own (and the pool's
-    # threads, which fork replacements, keep them blocked).
-    blocking = hasattr(signal, "pthread_sigmask") and threading.current_thread() is threading.main_thread()
-    mask = signal.pthread_sigmask(signal.SIG_BLOCK, _STOP_SIGNALS) if blocking else None
+    pending = iter(tasks)
+    running: dict = {}  # the parent's end of a worker's pipe -> (process, its task)
     try:
-        pool = context.Pool(workers, initializer=initializer, initargs=initargs)
+        def start(task) -> None:
+            process, connection = _start_worker(context, initializer, initargs)
+            connection.send(task)
+            running[connection] = (process, task)
+
+        for task in pending:
+            start(task)
+            if len(running) >= workers:
+                break
+        while running:
+            for connection in wait(list(running)):
+                process, task = running[connection]
+                try:
+                    result = connection.recv()
+                except (EOFError, OSError):  # the worker died on this file
+                    del running[connection]
+                    _close_worker(process, connection)
+                    how = (f"killed by {signal.Signals(-process.exitcode).name}" if process.exitcode and process.exitcode < 0
+                           else f"exit status {process.exitcode}")
+                    entry = manifest_entry(task[1], task[2], getattr(_WORKER.get("models"), "versions", {}),
+                                           "error", f"{task[0]}: the worker process ended ({how}) while annotating it")
+                    yield entry, None
+                    following = next(pending, None)
+                    if following is not None:
+                        start(following)
+                    continue
+                yield result  # the worker stays in ``running`` meanwhile: stopped too if the run stops here
+                following = next(pending, None)
+                if following is None:
+                    del running[connection]
+                    connection.send(None)  # no more work: the worker ends
+                    _close_worker(process, connection)
+                else:
+                    connection.send(following)
+                    running[connection] = (process, following)
     finally:
-        if blocking:
-            signal.pthread_sigmask(signal.SIG_SETMASK, mask)
-    with pool:  # on leaving, by an interruption too, the workers are terminated
-        yield from pool.imap_unordered(annotate_task, tasks)
+        # Finished, failed or interrupted: no worker outlives the run.
+        for connection, (process, _) in running.items():
+            _close_worker(process, connection, kill=True)
 
 
 class _Progress:
@@ -521,8 +608,11 @@ def _run_batch_locked(root: Path, out_dir: Path, workers: int, force: bool, mode
             summary.startup_seconds = time.perf_counter() - started
             summary.ran_on = f"{min(workers, max(len(tasks), 1))} local process(es)"
             results = _run_local(tasks, workers, models_directory, config)
-        for entry, document in results:
-            record(entry, document)
+        try:
+            for entry, document in results:
+                record(entry, document)
+        finally:
+            results.close()  # now, not when garbage collected: stops the workers or the cluster
     finally:
         # Interrupted or not: the journal holds every finished document's line.
         progress.close()

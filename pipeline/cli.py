@@ -40,15 +40,17 @@ class Interrupted(BaseException):
 
 @contextmanager
 def _signals_interrupt():
-    """SIGINT and SIGTERM raise Interrupted in the main thread; a second one
-    while the first is being handled is ignored, so the clean-up finishes."""
+    """SIGINT and SIGTERM raise Interrupted in the main thread. A second one
+    while the first is being handled takes the system's default action: the
+    process ends at once (outputs are still never partial, since they are
+    renamed into place whole; a temporary file may be left behind)."""
     if sys.platform == "win32" or signal.getsignal(signal.SIGINT) is None:  # pragma: no cover
         yield
         return
 
     def interrupt(signum, frame):
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
-        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
         raise Interrupted(signum)
 
     try:

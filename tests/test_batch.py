@@ -93,25 +93,35 @@ def test_one_and_two_workers_write_the_same_documents(tmp_path):
         assert one == two
 
 
-def test_a_killed_run_resumes_without_duplicates_or_half_files(tmp_path):
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_a_killed_run_resumes_without_duplicates_or_half_files(tmp_path, workers):
+    # With 2, the workers outlive the killed parent for a moment: they hold
+    # neither the lock on the folder nor each other's pipes, so the rerun
+    # starts at once and they end.
     folder = tmp_path / "in"
     folder.mkdir()
     for i in range(6):
         shutil.copy(DOCUMENTS / "gia-lai-2024-h1.txt", folder / f"report-{i}.txt")
     shutil.copy(ROOT / "corpus" / "bac-giang-2020-h1-report.txt", folder / "report-9-seed.txt")
     out = tmp_path / "out"
-    process = subprocess.Popen([VNREPORT, "annotate", str(folder), "--out", str(out), "--workers", "1"],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    # without the tokenizer's line cache, so that the copies are not nearly free
+    # and the kill lands mid-run on a fast machine too
+    uncached = tmp_path / "uncached.toml"
+    uncached.write_text((ROOT / "pipeline" / "config" / "pipeline.toml").read_text(encoding="utf-8")
+                        .replace("cache_lines = 20000", "cache_lines = 0"), encoding="utf-8")
+    process = subprocess.Popen([VNREPORT, "annotate", str(folder), "--out", str(out), "--workers", workers,
+                                "--config", str(uncached)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.time() + 300
     while time.time() < deadline and len(list((out / "documents").glob("*.json")) if (out / "documents").exists() else []) < 2:
-        time.sleep(0.2)
+        time.sleep(0.05)
     os.kill(process.pid, signal.SIGKILL)
     process.wait()
     done_before = len(list((out / "documents").glob("*.json")))
     assert 2 <= done_before < 7
     assert (out / "manifest.jsonl.journal").exists() and not (out / "manifest.jsonl").exists()
-    result = run(str(folder), "--out", str(out), "--workers", "1")
-    assert result.returncode == 0
+    result = run(str(folder), "--out", str(out), "--workers", "1", "--config", str(uncached))
+    assert result.returncode == 0, result.stderr
+    assert f"warning: took over the lock on {out} left by a run that is no longer running (pid {process.pid} " in result.stderr
     entries = manifest(out)
     assert len(entries) == 7 and all(e["status"] in ("ok", "skipped") for e in entries.values())
     assert sum(e["status"] == "skipped" for e in entries.values()) >= done_before
@@ -293,13 +303,17 @@ def test_an_interrupted_folder_run_stops_cleanly_and_resumes(capsys, tmp_path, s
         shutil.copy(DOCUMENTS / "gia-lai-2024-h1.txt", folder / f"report-{i}.txt")
     shutil.copy(ROOT / "corpus" / "bac-giang-2020-h1-report.txt", folder / "report-9-seed.txt")
     out = tmp_path / "out"
+    uncached = tmp_path / "uncached.toml"  # copies of one file cost their full price
+    uncached.write_text((ROOT / "pipeline" / "config" / "pipeline.toml").read_text(encoding="utf-8")
+                        .replace("cache_lines = 20000", "cache_lines = 0"), encoding="utf-8")
     # two worker processes, in a session of their own: the signal goes to all
     # of them, as a terminal's Ctrl-C does
-    process = subprocess.Popen([VNREPORT, "annotate", str(folder), "--out", str(out), "--workers", "2"],
+    process = subprocess.Popen([VNREPORT, "annotate", str(folder), "--out", str(out), "--workers", "2",
+                                "--config", str(uncached)],
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
     deadline = time.time() + 300
     while time.time() < deadline and len(list((out / "documents").glob("*.json")) if (out / "documents").exists() else []) < 2:
-        time.sleep(0.1)
+        time.sleep(0.05)
     os.killpg(process.pid, signum)
     stdout, err = process.communicate(timeout=120)
     assert process.returncode == status
@@ -312,9 +326,33 @@ def test_an_interrupted_folder_run_stops_cleanly_and_resumes(capsys, tmp_path, s
     assert not list(out.rglob("*.partial")) and not (out / LOCK).exists()
     journal = [json.loads(line) for line in (out / "manifest.jsonl.journal").read_text(encoding="utf-8").splitlines()]
     assert {e["path"] for e in journal} <= {p.name[:-len(".json")] for p in (out / "documents").glob("*.json")}
-    status, stdout, err = cli(capsys, folder, "--out", out, "--workers", "1")
+    status, stdout, err = cli(capsys, folder, "--out", out, "--workers", "1", "--config", uncached)
     assert status == 0, err
     entries = manifest(out)
     assert len(entries) == 7 and all(e["status"] in ("ok", "skipped") for e in entries.values())
     assert sum(e["status"] == "skipped" for e in entries.values()) >= len(journal)
     assert not list(out.rglob(".*"))
+
+
+def test_a_worker_that_dies_is_reported_and_replaced(monkeypatch):
+    # multiprocessing.Pool waited for ever for the task of a worker killed
+    # mid-file (out of memory, kill -9); now the file is an error and a new
+    # worker goes on with the rest.
+    from pipeline import batch
+
+    def annotate(task):
+        if task[1] == "dies.txt":
+            os._exit(9)
+        return batch.manifest_entry(task[1], task[2], {}), f"document of {task[1]}"
+
+    monkeypatch.setattr(batch, "annotate_task", annotate)
+    monkeypatch.setitem(batch._WORKER, "models", None)  # no models: the stub needs none
+    monkeypatch.setattr(batch, "start_local_worker", lambda: batch._worker_signals())
+    tasks = [(f"/in/{name}", name, "0" * 64, None) for name in ("a.txt", "dies.txt", "b.txt", "c.txt", "d.txt")]
+    results = {entry["path"]: (entry, document) for entry, document in batch._run_local(tasks, 2, None, {})}
+    assert set(results) == {"a.txt", "dies.txt", "b.txt", "c.txt", "d.txt"}
+    died, document = results["dies.txt"]
+    assert died["status"] == "error" and document is None
+    assert died["error"] == "/in/dies.txt: the worker process ended (exit status 9) while annotating it"
+    assert all(results[name] == (batch.manifest_entry(name, "0" * 64, {}), f"document of {name}")
+               for name in ("a.txt", "b.txt", "c.txt", "d.txt"))
