@@ -6,10 +6,13 @@ copied N times), then measures on it, in this one run:
   - the whole pipeline (read, structure, tokens, NER, classes, records, write)
     in one process, and with N worker processes;
   - documents/s, tokens/s and the peak resident memory of each process.
+  - sentence splitting (and the whole structure stage) on single lines of
+    200k and 400k characters and of 5 MB, with no line break: the time must
+    grow with the length, not its square.
 Prints the figures and the targets (whole pipeline within 1.3x pos_tag; 2
 workers at least 1.7x faster than 1; under 1 GiB per worker).
 
-    python benchmarks/run.py [--copies 4] [--workers 2] [--repeat 3]
+    python benchmarks/run.py [--copies 4] [--workers 2] [--repeat 3] [--split-only]
 """
 from __future__ import annotations
 
@@ -26,11 +29,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 
+SOURCES = [ROOT / "corpus" / "bac-giang-2020-h1-report.txt", *sorted((ROOT / "corpus" / "documents").glob("*.txt"))]
+
+
 def build_corpus(folder: Path, copies: int) -> list[Path]:
-    sources = [ROOT / "corpus" / "bac-giang-2020-h1-report.txt", *sorted((ROOT / "corpus" / "documents").glob("*.txt"))]
     files = []
     for copy in range(copies):
-        for source in sources:
+        for source in SOURCES:
             target = folder / f"{copy}-{source.name}"
             shutil.copy(source, target)
             files.append(target)
@@ -90,6 +95,41 @@ def time_batch(folder: Path, workers: int, config: Path) -> dict:
     return figures
 
 
+def single_line(sources: list[Path], size: int, unit: str = "chars") -> str:
+    """One line of report prose with no break: the repo's paragraphs repeated
+    and joined by spaces, cut to ``size`` characters (or UTF-8 bytes)."""
+    from pipeline.read import read_document
+
+    paragraphs = [line.strip() for source in sources for line in read_document(source).text.split("\n") if line.strip()]
+    line = " ".join(paragraphs)
+    measure = (lambda text: len(text.encode("utf-8"))) if unit == "bytes" else len
+    copies = size // measure(line) + 1
+    text = " ".join([line] * copies)
+    while measure(text) > size:  # cut to the size, at a character boundary
+        text = text[:len(text) - max(1, (measure(text) - size) // 2)]
+    return text
+
+
+def time_split_line(sources: list[Path]) -> None:
+    """Sentence splitting on one long line, the case that was quadratic."""
+    from pipeline.config import load_config
+    from pipeline.read import RawDocument
+    from pipeline.structure import analyse, split_sentences
+
+    abbreviations = frozenset(load_config()["structure"]["abbreviations"])
+    for size, unit, name in ((200_000, "chars", "200k characters"), (400_000, "chars", "400k characters"),
+                             (5_000_000, "bytes", "5 MB")):
+        text = single_line(sources, size, unit)
+        started = time.perf_counter()
+        sentences = split_sentences(text, 0, len(text), abbreviations)
+        split = time.perf_counter() - started
+        started = time.perf_counter()
+        analyse(RawDocument("<line>", text, "txt"))
+        structure = time.perf_counter() - started
+        print(f"one line of {name} with no break ({len(text)} characters, {len(text.encode('utf-8'))} bytes): "
+              f"sentence splitting {split:.2f} s ({len(sentences)} sentences), whole structure stage {structure:.2f} s")
+
+
 def after_start(figures: dict) -> float:
     """Seconds of annotating, without the run's start-up (imports, hashing, models)."""
     return figures["seconds"] - figures["startup"]
@@ -105,8 +145,12 @@ def main() -> None:
     parser.add_argument("--copies", type=int, default=4, help="copies of the repo's documents in the corpus")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--repeat", type=int, default=3, help="runs of each measurement; the median is reported")
+    parser.add_argument("--split-only", action="store_true", help="only the sentence splitting on long single lines")
     args = parser.parse_args()
     sys.path.insert(0, str(ROOT))
+    time_split_line(SOURCES)
+    if args.split_only:
+        return
     with tempfile.TemporaryDirectory(prefix="vnreport-corpus-") as tmp:
         folder = Path(tmp)
         files = build_corpus(folder, args.copies)

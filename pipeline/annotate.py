@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import time
 import warnings
+from bisect import bisect_right
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -21,8 +22,8 @@ from .structure import Structure, analyse
 from .classify import predict, sentence_contexts
 from .entities import sentence_entities
 from .models import Models, load_models
-from .records import Entity
-from .segment import UndertheseaTokenizer
+from .records import Entity, within_spans
+from .segment import UndertheseaTokenizer, line_problem
 from .write import document_record
 
 
@@ -93,6 +94,67 @@ def attach_structure(doc: Doc, structure: Structure) -> list[str]:
     return problems
 
 
+def section_bounds(text: str, sentence_starts: list[int], limit: int) -> tuple[list[tuple[int, int]], list[str]]:
+    """Consecutive spans covering ``text``, none longer than ``limit``, and problems.
+
+    Each cut is at the last line start within reach, else at the last sentence
+    start (a paragraph longer than a section), else after the last white space;
+    only a run of ``limit`` characters with no space at all is cut where it
+    stands, with a warning.
+    """
+    starts = sorted(sentence_starts)
+    bounds: list[tuple[int, int]] = []
+    problems: list[str] = []
+    start, length = 0, len(text)
+    while length - start > limit:
+        reach = start + limit
+        cut = text.rfind("\n", start, reach) + 1
+        if cut <= start:
+            index = bisect_right(starts, reach) - 1
+            cut = starts[index] if index >= 0 and starts[index] > start else 0
+        if cut <= start:
+            space = next((i for i in range(reach - 1, start, -1) if text[i].isspace()), None)
+            cut = space + 1 if space is not None else 0
+        if cut <= start:
+            cut = reach
+            problems.append(f"{limit} characters from offset {start} hold no line break, sentence end or space; "
+                            f"tokenised in two sections cut at offset {cut}")
+        bounds.append((start, cut))
+        start = cut
+    bounds.append((start, length))
+    return bounds, problems
+
+
+def make_doc(nlp, text: str, structure: Structure, section_chars: int) -> tuple[Doc, list[str]]:
+    """The tokenised Doc of ``text`` and the tokenizer's problems.
+
+    A text longer than ``section_chars`` or spaCy's ``nlp.max_length`` is
+    tokenised in sections cut at line ends (else sentence ends, see
+    ``section_bounds``) and the sections joined into one Doc over the whole
+    text: offsets are those of the text. The tokenizer works line by line, so
+    sections cut at line ends give the very tokens the whole text would.
+    """
+    limit = max(1, min(section_chars, nlp.max_length))
+    if len(text) <= limit:
+        doc = nlp.make_doc(text)
+        return doc, list(doc.user_data.get("tokenizer_warnings", []))
+    bounds, problems = section_bounds(text, [s.start for s in structure.sentences], limit)
+    docs = []
+    for start, end in bounds:
+        section = nlp.make_doc(text[start:end])
+        located = section.user_data.get("tokenizer_problems")
+        if located is None:  # another tokenizer: its messages as they are
+            problems.extend(section.user_data.get("tokenizer_warnings", []))
+        else:
+            problems.extend(line_problem(start + offset, problem) for offset, problem in located)
+        section.user_data.clear()  # Doc.from_docs warns about any user data it cannot merge
+        docs.append(section)
+    doc = Doc.from_docs(docs, ensure_whitespace=False)
+    if doc.text != text:  # pragma: no cover - the bounds cover the text exactly
+        raise RuntimeError("the tokenised sections do not join back into the text")
+    return doc, problems
+
+
 def annotate_document(raw: RawDocument, models: Models | None = None, config: dict | None = None) -> Annotated:
     """Structure, tokens, entities, sentence classes and records of one document."""
     config = config or load_config()
@@ -100,8 +162,8 @@ def annotate_document(raw: RawDocument, models: Models | None = None, config: di
     nlp = models.nlp
     started = time.perf_counter()
     structure = analyse(raw, config)
-    doc = nlp.make_doc(raw.text)
-    structure.warnings.extend(doc.user_data.get("tokenizer_warnings", []))
+    doc, problems = make_doc(nlp, raw.text, structure, config["tokenizer"]["section_chars"])
+    structure.warnings.extend(problems)
     structure.warnings.extend(attach_structure(doc, structure))
     spans = [(s.start, s.end) for s in structure.sentences]
     entities = sentence_entities(nlp, doc, spans)
@@ -111,8 +173,8 @@ def annotate_document(raw: RawDocument, models: Models | None = None, config: di
     objects = [Entity(e["start"], e["end"], e["label"]) for e in entities]
     # Records before classes: the directions of a sentence's figures are a feature of its class.
     records = []
-    for index, (start, end) in enumerate(spans):
-        for record in models.link(raw.text, (start, end), objects):
+    for index, ((start, end), inside) in enumerate(zip(spans, within_spans(spans, objects))):
+        for record in models.link(raw.text, (start, end), inside):
             record.pop("baseline_span", None)
             record.update(sentence=index, section=structure.sentences[index].section)
             records.append(record)

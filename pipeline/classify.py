@@ -15,6 +15,7 @@ review needs the scores to mean what they say.
 """
 from __future__ import annotations
 
+import bisect
 import json
 import platform
 import re
@@ -30,6 +31,8 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import FeatureUnion, Pipeline
 from sklearn.preprocessing import FunctionTransformer
 
+from .records import within_spans
+
 MAIN_CLASSES = ("achievement", "limitation", "cause", "task")
 
 
@@ -43,14 +46,15 @@ def sentence_contexts(text: str, sentences: list[dict], entities: list[dict], re
     contexts = []
     title = ""
     total = max(len(sentences), 1)
-    for index, sentence in enumerate(sentences):
+    groups = within_spans([(s["start"], s["end"]) for s in sentences], entities,
+                          start=lambda e: e["start"], end=lambda e: e["end"])
+    for index, (sentence, inside) in enumerate(zip(sentences, groups)):
         body = text[sentence["start"]:sentence["end"]]
         section = sentence.get("section") or []
         # A part opened by "Phần thứ hai" names its content in the title line
         # under it ("NHIỆM VỤ, GIẢI PHÁP ..."): keep the last such line.
         if body.isupper() and len(body) > 8:
             title = body
-        inside = [e for e in entities if sentence["start"] <= e["start"] and e["end"] <= sentence["end"]]
         labels = [e["label"] for e in inside]
         contexts.append({
             "text": body,
@@ -69,8 +73,6 @@ def sentence_contexts(text: str, sentences: list[dict], entities: list[dict], re
         })
     starts = [s["start"] for s in sentences]
     for record in records or []:
-        import bisect
-
         index = bisect.bisect_right(starts, record["span"][0]) - 1
         if 0 <= index < len(contexts):
             context = contexts[index]

@@ -1,57 +1,181 @@
 """The ``vnreport`` command. Each subcommand parses its arguments and calls an
-importable function; no pipeline logic lives here."""
+importable function; no pipeline logic lives here.
+
+Errors a user can make (a bad option, an output that cannot be written, a
+settings file that is not TOML, another run holding the output folder) end in
+one line ``error: ...`` naming the option or the path, with status 2 and
+nothing written; files that fail are reported one line each and give status 1.
+SIGINT and SIGTERM stop a run without a traceback, with status 130 and 143:
+outputs are left as they were before the run or complete, never partial.
+
+The heavy libraries (spaCy, underthesea) are imported inside the commands, so
+that the signal handlers are in place before they load.
+"""
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 import time
 import warnings
+from contextlib import contextmanager
 from pathlib import Path
 
 from . import __version__
-from .annotate import annotate_file, load_pipeline
-from .config import load_config
-from .read import ReadError
-from .resources import sample_report
-from .segment import blank_pipeline
-from .review_page import write_review_page
-from .write import AtomicJsonLines, record_rows, write_records_csv, write_records_parquet
+from .config import ConfigError, load_config
+from .write import OutputError, check_output_file, check_output_folder
+
+
+class Interrupted(BaseException):
+    """SIGINT or SIGTERM arrived. A BaseException, like KeyboardInterrupt, so
+    that the ``except Exception`` which keeps a batch going past a failing
+    file does not swallow it."""
+
+    def __init__(self, signum: int):
+        self.signum = signum
+        self.name = signal.Signals(signum).name
+        self.status = 128 + signum  # what a shell reports for a process the signal ended
+        super().__init__(self.name)
+
+
+@contextmanager
+def _signals_interrupt():
+    """SIGINT and SIGTERM raise Interrupted in the main thread. A second one
+    while the first is being handled takes the system's default action: the
+    process ends at once (outputs are still never partial, since they are
+    renamed into place whole; a temporary file may be left behind)."""
+    if sys.platform == "win32" or signal.getsignal(signal.SIGINT) is None:  # pragma: no cover
+        yield
+        return
+
+    def interrupt(signum, frame):
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        raise Interrupted(signum)
+
+    try:
+        previous = {number: signal.signal(number, interrupt) for number in (signal.SIGINT, signal.SIGTERM)}
+    except ValueError:  # not the main thread: leave signals to whoever runs us
+        yield
+        return
+    try:
+        yield
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+
+
+def _error(message: str, status: int = 2) -> int:
+    print(f"error: {message}", file=sys.stderr)
+    return status
+
+
+def _plural(count: int, word: str) -> str:
+    return f"{count} {word}" if count == 1 else f"{count} {word}s"
+
+
+def _print_warnings(warned: list[str]) -> None:
+    """The warnings of a run, listed after its summary, one a line."""
+    if warned:
+        print(f"{_plural(len(warned), 'warning')}:")
+        for warning in warned:
+            print(f"  {warning}")
 
 
 def _annotate_folder(args: argparse.Namespace) -> int:
-    from .batch import run_batch
+    from .batch import OutputLocked, run_batch
 
     if len(args.files) != 1:
-        print("error: give one folder (or only files)", file=sys.stderr)
-        return 2
+        return _error("give one folder (or only files)")
+    folder = args.files[0]
+    try:
+        load_config(args.config)
+        check_output_folder(args.out, "--out")
+    except ConfigError as error:
+        return _error(f"--config {error}")
+    except OutputError as error:
+        return _error(str(error))
     engine = "dask" if args.scheduler else args.engine
     try:
-        summary = run_batch(args.files[0], args.out, workers=args.workers, force=args.force, config_path=args.config,
+        summary = run_batch(folder, args.out, workers=args.workers, force=args.force, config_path=args.config,
                             engine=engine, scheduler=args.scheduler)
     except ImportError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
-    print(f"{args.files[0]}: {summary.ok} annotated, {summary.error} errors, {summary.skipped} skipped, "
+        return _error(str(error))
+    except OutputLocked as error:
+        return _error(f"--out {error}")
+    except Interrupted as interruption:
+        print(f"interrupted by {interruption.name}: every document written is complete; run the same command "
+              f"again to go on where it stopped (see {Path(args.out) / 'manifest.jsonl.journal'})", file=sys.stderr)
+        return interruption.status
+    except OSError as error:
+        return _error(f"{error.filename or args.out}: {error.strerror or error}", 1)
+    print(f"{folder}: {summary.ok} annotated, {summary.error} errors, {summary.skipped} skipped, "
           f"{summary.sentences} sentences in {summary.seconds:.1f} s ({summary.startup_seconds:.1f} s of it starting up) "
           f"on {summary.ran_on}; see {Path(args.out) / 'manifest.jsonl'}")
+    _print_warnings(summary.warnings)
     return 1 if summary.error else 0
 
 
 def _annotate(args: argparse.Namespace) -> int:
     if any(Path(f).is_dir() for f in args.files):
         return _annotate_folder(args)
+    # Every option is checked before the models load, so a mistake costs
+    # nothing and no output is created or emptied.
+    try:
+        config = load_config(args.config)
+        check_output_file(args.out, "--out")
+        for option, path in (("--csv", args.csv), ("--parquet", args.parquet)):
+            if path:
+                check_output_file(path, option)
+        if args.html:
+            check_output_folder(args.html, "--html")
+    except ConfigError as error:
+        return _error(f"--config {error}")
+    except OutputError as error:
+        return _error(str(error))
+    written: list[str] = []  # outputs replaced so far, in the order they are written
+    try:
+        return _annotate_files(args, config, written)
+    except Interrupted as interruption:
+        print(f"interrupted by {interruption.name}: {_outputs_left(args, written)}", file=sys.stderr)
+        return interruption.status
+    except OSError as error:  # an output that became unwritable during the run (disk full ...)
+        return _error(f"{error.filename or args.out}: cannot write: {error.strerror or error}; "
+                      f"{_outputs_left(args, written)}", 1)
+
+
+def _outputs_left(args: argparse.Namespace, written: list[str]) -> str:
+    """What a stopped run left: outputs it completed, the others as they were."""
+    left = [path for path in (args.out, args.csv, args.parquet) if path and path not in written]
+    parts = []
+    if written:
+        parts.append(f"{', '.join(written)} written complete")
+    if left:
+        parts.append(f"{', '.join(left)} left as before this run")
+    if args.html:
+        parts.append(f"review pages in {args.html} are complete, those not reached left as they were")
+    return "; ".join(parts)
+
+
+def _annotate_files(args: argparse.Namespace, config: dict, written: list[str]) -> int:
+    from .annotate import annotate_file, load_pipeline
+    from .read import ReadError
+    from .resources import sample_report
+    from .review_page import write_review_page
+    from .write import AtomicJsonLines, record_rows, write_records_csv, write_records_parquet
+
     files = [Path(f) for f in args.files] or [sample_report()]
-    config = load_config(args.config)
     models = load_pipeline(config)
     failed = 0
     started = time.perf_counter()
     rows: list[dict] = []
+    warned: list[str] = []
     with AtomicJsonLines(args.out) as out:
         for path in files:
             try:
                 with warnings.catch_warnings():
                     # Alignment problems are kept in the document's "warnings"
-                    # field; on the terminal the summary counts them.
+                    # field; on the terminal they are listed after the summary.
                     warnings.simplefilter("ignore")
                     annotated = annotate_file(path, models=models, config=config)
             except ReadError as error:
@@ -68,18 +192,28 @@ def _annotate(args: argparse.Namespace) -> int:
             if args.html:
                 write_review_page(document, args.html)
             structure = annotated.structure
+            warned.extend(f"{path}: {warning}" for warning in structure.warnings)
             in_notes = sum(s.is_footnote for s in structure.sentences)
             print(
                 f"{path}: {len(structure.headings)} headings, {len(structure.sentences)} sentences "
                 f"({in_notes} in {len(structure.footnotes)} footnotes), {len(annotated.doc)} tokens, "
                 f"{len(annotated.entities)} entities, {len(annotated.records)} records, "
-                f"{len(structure.warnings)} warnings, {annotated.seconds:.1f} s"
+                f"{_plural(len(structure.warnings), 'warning')}, {annotated.seconds:.1f} s"
             )
+    seconds = time.perf_counter() - started
+    if not out.written:
+        # Every file failed: no output is created, and none from an earlier run emptied.
+        print(f"wrote nothing: every file failed; {args.out} left as it was; {seconds:.1f} s")
+        return 1
+    written.append(args.out)
     if args.csv:
         write_records_csv(rows, args.csv)
+        written.append(args.csv)
     if args.parquet:
         write_records_parquet(rows, args.parquet)
-    print(f"wrote {out.count} document(s) to {args.out}; {failed} failed; {time.perf_counter() - started:.1f} s")
+        written.append(args.parquet)
+    print(f"wrote {out.count} document(s) to {args.out}; {failed} failed; {seconds:.1f} s")
+    _print_warnings(warned)
     return 1 if failed else 0
 
 
@@ -91,6 +225,7 @@ def _corpus_paths(args: argparse.Namespace) -> list[Path]:
 
 def _corpus_check(args: argparse.Namespace) -> int:
     from .corpus import check_document, load_documents, stats
+    from .segment import blank_pipeline
 
     paths = _corpus_paths(args)
     documents = load_documents(paths)
@@ -184,7 +319,7 @@ def _corpus_agreement(args: argparse.Namespace) -> int:
 
 
 def _corpus_pre_annotate(args: argparse.Namespace) -> int:
-    from .annotate import annotate_file
+    from .annotate import annotate_file, load_pipeline
     from .corpus import document_from_annotated, pre_annotate, save_documents
 
     config = load_config()
@@ -202,6 +337,7 @@ def _corpus_pre_annotate(args: argparse.Namespace) -> int:
 
 def _corpus_export(args: argparse.Namespace) -> int:
     from .convert import export_documents
+    from .segment import blank_pipeline
     from .corpus import load_documents
 
     documents = load_documents(_corpus_paths(args))
@@ -283,8 +419,28 @@ def _evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse with its usage errors on one line: ``error: ...`` (status 2)."""
+
+    def error(self, message: str):
+        self.exit(2, f"error: {message} (see {self.prog} --help)\n")
+
+
+def _workers(value: str) -> int:
+    """--workers: 1 or more processes, or 0 for one per CPU core."""
+    try:
+        workers = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a number of processes") from None
+    if workers < 0:
+        raise argparse.ArgumentTypeError(f"{workers} is not a number of processes: give 1 or more, or 0 for one per CPU core")
+    return workers
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    import os
+
+    parser = _Parser(
         prog="vnreport",
         description="Figures, entities and statement classes from Vietnamese government reports.",
     )
@@ -297,12 +453,17 @@ def build_parser() -> argparse.ArgumentParser:
         description="Annotate report files into one JSON object per document (JSON Lines). "
         "With no FILE, annotates the sample report bundled in corpus/. Given a FOLDER, annotates every "
         ".txt/.docx/.pdf below it into --out/documents/, accounts for every file in --out/manifest.jsonl, "
-        "and on a rerun skips files already done (resumable).",
+        "and on a rerun skips files already done (resumable); a second run into the same --out folder is "
+        "refused while the first goes on. Ctrl-C or SIGTERM stops a run with status 130 or 143, leaving every "
+        "output as it was before the run or complete, never partial (a folder run goes on where it stopped "
+        "when run again). Limits on what one file may cost are in the [read] settings (see --config).",
     )
     annotate.add_argument("files", nargs="*", metavar="FILE", help="report files or one folder; default: the bundled sample report")
     annotate.add_argument("--out", default="annotations.jsonl",
                           help="JSON Lines file to write (default: %(default)s); for a FOLDER, the output folder")
-    annotate.add_argument("--workers", type=int, default=None, help="processes for a folder (default: all cores)")
+    annotate.add_argument("--workers", type=_workers, default=0, metavar="N",
+                          help="for a folder: worker processes, 1 or more; 0 (the default) means one per CPU core "
+                          f"({os.cpu_count() or 1} on this machine)")
     annotate.add_argument("--engine", choices=("local", "dask"), default="local",
                           help="for a folder: processes on this machine (local) or a Dask cluster (dask; "
                           "without --scheduler, a local one of --workers processes)")
@@ -418,8 +579,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    return args.handler(args)
+    with _signals_interrupt():
+        try:
+            args = build_parser().parse_args(argv)
+            return args.handler(args)
+        except Interrupted as interruption:  # a command without its own clean-up message
+            print(f"interrupted by {interruption.name}", file=sys.stderr)
+            return interruption.status
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 
-from .config import DEFAULT_CONFIG_PATH, load_config
+from .config import DEFAULT_CONFIG_PATH, load_toml
 
 CONSTRUCTIONS_PATH = DEFAULT_CONFIG_PATH.parent / "constructions.toml"
 
@@ -97,7 +97,7 @@ def _sentence_hits(document: dict, settings: dict, nlp=None) -> dict[str, list[i
 
 def count_constructions(documents: list[dict], nlp=None, settings: dict | None = None) -> list[dict]:
     """One row per construction: occurrences, documents, minimum, met."""
-    settings = settings or load_config(CONSTRUCTIONS_PATH)
+    settings = settings or load_toml(CONSTRUCTIONS_PATH)
     totals: dict[str, int] = defaultdict(int)
     holders: dict[str, set[str]] = defaultdict(set)
     for document in documents:

@@ -159,7 +159,7 @@ def breakdown(documents: list[dict], predictions: list[dict]) -> dict:
     """Scores per document form, and record scores per construction (on the
     records of the sentences that hold it, counted as in ``vnreport corpus
     constructions``): where the next labelling effort pays."""
-    from .config import load_config
+    from .config import load_toml
     from .constructions import CONSTRUCTIONS_PATH, _sentence_hits
 
     by_form: dict[str, list[int]] = {}
@@ -167,7 +167,7 @@ def breakdown(documents: list[dict], predictions: list[dict]) -> dict:
         by_form.setdefault(document.get("form") or "unknown", []).append(index)
     forms = {form: score_predictions([documents[i] for i in indices], [predictions[i] for i in indices])
              for form, indices in sorted(by_form.items())}
-    settings = load_config(CONSTRUCTIONS_PATH)
+    settings = load_toml(CONSTRUCTIONS_PATH)
     pairs: dict[str, list] = {}
     for document, prediction in zip(documents, predictions):
         for name, hits in _sentence_hits(document, settings).items():

@@ -92,6 +92,7 @@ def read_document(path: str | os.PathLike, config: dict | None = None, data: byt
         document = _read_pdf(path, settings, io.BytesIO(data))
     if not document.text.strip():
         raise ReadError(path, "the file holds no text")
+    check_chars(path, len(document.text), settings)
     if settings["tone_placement"] == "modern":
         document.text = modern_tone_placement(document.text)  # same length: footnote offsets hold
     return document
@@ -104,6 +105,14 @@ def check_size(path: Path, size: int, settings: dict) -> None:
     if size > settings["max_bytes"]:
         raise ReadError(
             path, f"file is {size} bytes, above the limit of {settings['max_bytes']} bytes (read.max_bytes)"
+        )
+
+
+def check_chars(path: Path, length: int, settings: dict) -> None:
+    """Refuse a text too long to annotate in bounded time and memory, before any annotating."""
+    if length > settings["max_chars"]:
+        raise ReadError(
+            path, f"text is {length} characters, above the limit of {settings['max_chars']} characters (read.max_chars)"
         )
 
 
@@ -175,13 +184,21 @@ def _read_txt(path: Path, settings: dict, data: bytes) -> RawDocument:
             if _has_control_bytes(candidate) or letter_share(candidate) < settings["min_letter_share"]:
                 continue
         return _txt_document(path, text, encoding, settings)
-    if zero_share > 0 or _has_control_bytes(data[:4096].decode("latin-1")):
+    if zero_share > 0 or _BINARY_BYTES.search(data, 0, 4096):
         raise ReadError(path, "binary data, not a text file")
+    # Text, but in none of the encodings tried: Shift-JIS, KOI8-R, GB2312 ...
+    # (bytes 0x80-0x9F are letters there, not the control codes they are in Latin-1).
     raise ReadError(
         path,
-        "unsupported text encoding: not UTF-8, UTF-16, TCVN3, VNI or Windows-1258 "
-        f"(tried {', '.join(settings['text_encodings'])}); convert the file to UTF-8",
+        "unsupported text encoding: not Vietnamese text in a known encoding (UTF-8, UTF-16, TCVN3, VNI or "
+        f"Windows-1258; tried {', '.join(settings['text_encodings'])}); it may be text in another language's "
+        "encoding such as Shift-JIS or KOI8-R. If it is Vietnamese, convert the file to UTF-8",
     )
+
+
+# Control codes no text file holds (tab, line ends, form feed, the DOS end-of-file
+# mark and ISO-2022's escape excepted): a file with them is binary.
+_BINARY_BYTES = re.compile(rb"[\x00-\x08\x0e-\x19\x1c-\x1f\x7f]")
 
 
 def _txt_document(path: Path, text: str, encoding: str, settings: dict) -> RawDocument:
@@ -345,12 +362,37 @@ def _block_texts(body, references: list[tuple[int, str]], fonts: _RunFonts) -> l
     return lines
 
 
+def check_docx_archive(path: Path, source, settings: dict) -> None:
+    """Refuse a .docx whose zip archive holds too many files or unzips too big,
+    from the archive's directory alone, before a byte is decompressed.
+
+    The sizes are those the archive declares; Python's zip reader never
+    returns more than the declared size of a member (a member that inflates
+    beyond it fails its CRC), so a lying archive cannot get past this either.
+    """
+    try:
+        with zipfile.ZipFile(source) as archive:
+            members = archive.infolist()
+    except (zipfile.BadZipFile, OSError, ValueError) as error:
+        raise ReadError(path, f"not a valid .docx file (corrupt or truncated): {error}") from None
+    finally:
+        source.seek(0)
+    if len(members) > settings["max_docx_members"]:
+        raise ReadError(path, f".docx archive holds {len(members)} files, above the limit of "
+                              f"{settings['max_docx_members']} files (read.max_docx_members)")
+    unzipped = sum(member.file_size for member in members)
+    if unzipped > settings["max_docx_unzipped_bytes"]:
+        raise ReadError(path, f".docx unzips to {unzipped} bytes, above the limit of "
+                              f"{settings['max_docx_unzipped_bytes']} bytes (read.max_docx_unzipped_bytes)")
+
+
 def _read_docx(path: Path, settings: dict, source) -> RawDocument:
     try:
         import docx
         from docx.opc.exceptions import PackageNotFoundError
     except ImportError as error:  # pragma: no cover - dependency of the package
         raise ReadError(path, f"python-docx is needed to read .docx: {error}") from None
+    check_docx_archive(path, source, settings)
     try:
         word = docx.Document(source)
     except (zipfile.BadZipFile, PackageNotFoundError, KeyError, ValueError) as error:
@@ -428,6 +470,20 @@ def _with_footnotes(path: Path, body: str, references: list[tuple[int, str]], fo
 
 # --- .pdf -----------------------------------------------------------------
 
+
+def _count_pdf_pages(source, stop: int) -> int:
+    """Pages of a PDF, counted in its page tree (no page is laid out), up to ``stop``."""
+    from pdfminer.pdfdocument import PDFDocument
+    from pdfminer.pdfpage import PDFPage
+    from pdfminer.pdfparser import PDFParser
+
+    count = 0
+    for _ in PDFPage.create_pages(PDFDocument(PDFParser(source))):
+        count += 1
+        if count >= stop:
+            break
+    return count
+
 _SENTENCE_FINAL = (".", "!", "?", ":", ";", "…")
 
 
@@ -435,8 +491,15 @@ def _read_pdf(path: Path, settings: dict, source) -> RawDocument:
     from pdfminer.high_level import extract_pages
     from pdfminer.layout import LAParams, LTChar, LTTextBox, LTTextLine
 
+    limit = settings["max_pdf_pages"]
     try:
-        pages = list(extract_pages(source, laparams=LAParams()))
+        count = _count_pdf_pages(source, limit + 1)
+        if count > limit:
+            raise ReadError(path, f"PDF has more than {limit} pages, above the limit of {limit} pages (read.max_pdf_pages)")
+        source.seek(0)
+        pages = list(extract_pages(source, laparams=LAParams(), maxpages=limit))
+    except ReadError:
+        raise
     except Exception as error:
         name = type(error).__name__
         if "Password" in name or "Encrypt" in name:

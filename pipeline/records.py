@@ -6,21 +6,22 @@ predicted entities go through the same linking.
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 from dataclasses import dataclass
 from functools import lru_cache
 
-from .config import DEFAULT_CONFIG_PATH, load_config
+from .config import DEFAULT_CONFIG_PATH, load_toml
 
 RULES_PATH = DEFAULT_CONFIG_PATH.parent / "rules.toml"
 
 
 @lru_cache(maxsize=1)
 def _default_rules() -> dict:
-    return load_config(RULES_PATH)
+    return load_toml(RULES_PATH)
 
 
 def rules_config(path=None) -> dict:
-    return load_config(path) if path else _default_rules()
+    return load_toml(path) if path else _default_rules()
 
 
 @dataclass(frozen=True)
@@ -119,6 +120,27 @@ def _clause_before(text: str, sentence_start: int, position: int) -> str:
             cut = i + 1
             break
     return prefix[cut:]
+
+
+def within_spans(spans: list[tuple[int, int]], items: list, start=lambda item: item.start, end=lambda item: item.end) -> list[list]:
+    """The items (entities) lying wholly inside each span, in text order.
+
+    Found by bisection over the items sorted by start, so a document of ten
+    thousand sentences and as many entities does not test every entity
+    against every sentence.
+    """
+    ordered = sorted(items, key=start)
+    starts = [start(item) for item in ordered]
+    groups = []
+    for span_start, span_end in spans:
+        inside = []
+        for index in range(bisect_left(starts, span_start), len(ordered)):
+            if starts[index] > span_end:
+                break
+            if end(ordered[index]) <= span_end:
+                inside.append(ordered[index])
+        groups.append(inside)
+    return groups
 
 
 def link_records(text: str, sentence: tuple[int, int], entities: list[Entity], rules: dict | None = None) -> list[dict]:

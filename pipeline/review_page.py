@@ -66,10 +66,10 @@ def render_document(document: dict) -> str:
 
 
 def write_review_page(document: dict, directory: str | os.PathLike) -> Path:
-    directory = Path(directory)
-    directory.mkdir(parents=True, exist_ok=True)
-    path = directory / f"{document['doc_id']}.html"
-    tmp = path.with_name(f".{path.name}.partial")
-    tmp.write_text(render_document(document), encoding="utf-8")
-    os.replace(tmp, path)
+    from .write import replacing
+
+    path = Path(directory) / f"{document['doc_id']}.html"
+    page = render_document(document)
+    with replacing(path) as tmp:
+        tmp.write_text(page, encoding="utf-8")
     return path

@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 import unicodedata
 import warnings
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
 
 from spacy.tokens import Doc
@@ -124,11 +125,20 @@ def recut_numbers(text: str, tokens: list[Token], number_tag: str, glued_unit_ta
     # A tab separates the cells of a table pasted from Word: never one word.
     for m in re.finditer(r"\t+", text):
         cuts.update((m.start(), m.end()))
+    # Cuts and numbers are looked up by bisection: a line of a million
+    # characters must not be rescanned for each of its tokens.
+    sorted_cuts = sorted(cuts)
+    span_starts = [s for s, _ in spans]
+
+    def in_number(a: int, b: int) -> bool:
+        index = bisect_right(span_starts, a) - 1  # numbers do not overlap: only this one can hold [a, b)
+        return index >= 0 and b <= spans[index][1]
+
     pieces: list[Token] = []
     for token in tokens:
+        token_cuts = set(sorted_cuts[bisect_right(sorted_cuts, token.start):bisect_left(sorted_cuts, token.end)])
         # underthesea can join a lone symbol to the next word ("� Như"): a
         # word of several syllables never holds a piece without letters or digits.
-        token_cuts = set(cuts)
         chunks = list(re.finditer(r"\S+", text[token.start:token.end]))
         if len(chunks) > 1:
             for chunk in chunks:
@@ -138,7 +148,7 @@ def recut_numbers(text: str, tokens: list[Token], number_tag: str, glued_unit_ta
         bounds = [token.start, *inner, token.end]
         after_number = False
         for a, b in zip(bounds, bounds[1:]):
-            is_number = any(s <= a and b <= e for s, e in spans)
+            is_number = in_number(a, b)
             while a < b and text[a].isspace():
                 a += 1
             while b > a and text[b - 1].isspace():
@@ -172,6 +182,9 @@ def recut_numbers(text: str, tokens: list[Token], number_tag: str, glued_unit_ta
     return merged
 
 
+_NEXT_WORD = re.compile(r"\s*(\S+)")
+
+
 def detach_syllables(text: str, tokens: list[Token], settings: dict, number_tag: str) -> list[Token]:
     """Cut a verb syllable off the word underthesea joined it to (see
     ``[tokenizer.detach]`` in the config)."""
@@ -191,7 +204,7 @@ def detach_syllables(text: str, tokens: list[Token], settings: dict, number_tag:
             previous_text = text[previous.start:previous.end].lower() if previous else ""
             if last in after_number and previous and (previous.tag == number_tag or previous_text in scale_words):
                 cut = True
-            following = re.match(r"\s*(\S+)", text[token.end:])
+            following = _NEXT_WORD.match(text, token.end)
             if last in settings["before_word"] and following and following.group(1).lower() in settings["before_word"][last]:
                 cut = True
         if cut:
@@ -271,6 +284,10 @@ class PosTagger:
         return list(zip(words, self._crf.tag(self.features(words))))
 
 
+def line_problem(offset: int, problem: str) -> str:
+    return f"line at offset {offset}: {problem}"
+
+
 class UndertheseaTokenizer(DummyTokenizer):
     """spaCy tokenizer: underthesea's words and POS tags for each line of text."""
 
@@ -315,17 +332,21 @@ class UndertheseaTokenizer(DummyTokenizer):
 
     def __call__(self, text: str) -> Doc:
         tokens: list[Token] = []
-        problems: list[str] = []
+        located: list[tuple[int, str]] = []  # (offset of the line, problem)
         offset = 0
         for line in text.split("\n"):
             line_tokens, line_problems = self.tag_line(line)
             tokens.extend(Token(t.start + offset, t.end + offset, t.tag) for t in line_tokens)
-            problems.extend(f"line at offset {offset}: {p}" for p in line_problems)
+            located.extend((offset, p) for p in line_problems)
             offset += len(line) + 1
+        problems = [line_problem(offset, problem) for offset, problem in located]
         for problem in problems:
             warnings.warn(problem, AlignmentWarning, stacklevel=2)
         doc = self._make_doc(text, tokens)
         doc.user_data["tokenizer_warnings"] = problems
+        # The same with the line offsets apart, for a text tokenised in
+        # sections (see annotate.make_doc) to move them to the whole text.
+        doc.user_data["tokenizer_problems"] = located
         return doc
 
     def _make_doc(self, text: str, tokens: list[Token]) -> Doc:

@@ -11,6 +11,7 @@ footnote mark stood the body has a line break, so the line after it starts with
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 from dataclasses import dataclass, field
 
 from .config import load_config
@@ -40,7 +41,7 @@ _GLUED_END = re.compile(rf"(?<=[{LOWER}]{{2}})[.…](?=[{UPPER}][{LOWER}])")
 _CONTINUATION = re.compile(rf"^[ \t]*(?:[.,;:)…]|[{LOWER}])")
 # An enumeration label at the start of a paragraph ("1.", "2.1.", "II.", "a.")
 # is not a sentence of its own.
-_LEADING_LABEL = re.compile(rf"^\s*(?:\d{{1,2}}(?:\.\d{{1,2}})*|{ROMAN}|[A-Za-zĐđ])$")
+_LEADING_LABEL = re.compile(rf"(?:\d{{1,2}}(?:\.\d{{1,2}})*|{ROMAN}|[A-Za-zĐđ])")
 _LOST_MARK = re.compile(rf"^\s*(\d{{1,3}})(?=[{UPPER}])")
 
 
@@ -97,27 +98,56 @@ def _strip_span(text: str, start: int, end: int) -> tuple[int, int]:
     return start, end
 
 
+def _last_words(text: str, end: int, stop: int, count: int = 2) -> list[str]:
+    """The last ``count`` white-space separated words of text[stop:end], last one last.
+
+    Scans back from ``end`` only as far as those words reach, so asking at every
+    full stop of a chunk costs the length of the chunk once, not once per stop.
+    """
+    words: list[str] = []
+    position = end
+    while len(words) < count:
+        while position > stop and text[position - 1].isspace():
+            position -= 1
+        if position <= stop:
+            break
+        word_end = position
+        while position > stop and not text[position - 1].isspace():
+            position -= 1
+        words.append(text[position:word_end])
+    return words[::-1]
+
+
 def split_sentences(text: str, start: int, end: int, abbreviations: frozenset[str] = frozenset()) -> list[tuple[int, int]]:
-    """Sentence spans inside text[start:end], trimmed of white space."""
-    chunk = text[start:end]
+    """Sentence spans inside text[start:end], trimmed of white space.
+
+    Linear in the length of the span: the regexes run once over it, and each
+    full stop looks back only at the word or two before it (a 5 MB paragraph
+    with no line break must not cost the square of its length).
+    """
+    lead = start
+    while lead < end and text[lead].isspace():
+        lead += 1
     cuts = []
-    for match in _SENTENCE_END.finditer(chunk):
+    for match in _SENTENCE_END.finditer(text, start, end):
         if match.group().startswith(".") and not match.group().startswith("..."):
-            if _LEADING_LABEL.match(chunk[: match.start()]):
+            # A paragraph's enumeration label ("1.", "II.") is not a sentence.
+            if _LEADING_LABEL.fullmatch(text, lead, match.start()):
                 continue
-            words = chunk[: match.start()].split()
+            words = _last_words(text, match.start(), start)
             # An initial ("Nguyễn V. An") is one capital after a capitalised word;
             # "quý I." ends a sentence.
             initial = len(words) >= 2 and re.fullmatch(rf"[{UPPER}]", words[-1]) and words[-2][:1].isupper()
             if words and (words[-1] in abbreviations or initial):
                 continue
         cuts.append(match.end())
-    cuts.extend(m.end() for m in _GLUED_END.finditer(chunk))
-    spans, previous = [], 0
-    for cut in sorted(set(cuts)) + [len(chunk)]:
-        s, e = _strip_span(chunk, previous, cut)
+    # (its look-behind would see before ``start``: only letters inside the span count)
+    cuts.extend(m.end() for m in _GLUED_END.finditer(text, start, end) if m.start() >= start + 2)
+    spans, previous = [], start
+    for cut in sorted(set(cuts)) + [end]:
+        s, e = _strip_span(text, previous, cut)
         if e > s:
-            spans.append((start + s, start + e))
+            spans.append((s, e))
         previous = cut
     return spans
 
@@ -136,18 +166,22 @@ def _heading_kind(paragraph: str, max_chars: int) -> tuple[str, str] | None:
 
 
 def _find_footnote_zone(text: str, lines: list[tuple[int, int]], marks: tuple[str, ...]) -> int | None:
-    """Index of the first line of the trailing footnote block, if any."""
-    def marked(i: int) -> bool:
-        s, e = lines[i]
-        return text[s:e].lstrip().startswith(marks)
+    """Index of the first line of the trailing footnote block, if any: the first
+    marked line from which on at least half the non-blank lines are marked.
 
-    for i in range(len(lines)):
-        if not marked(i):
-            continue
-        rest = [j for j in range(i, len(lines)) if text[lines[j][0]:lines[j][1]].strip()]
-        if sum(map(marked, rest)) >= 0.5 * len(rest):
-            return i
-    return None
+    Counted from the end in one pass (a report with thousands of marked lines
+    must not re-count the rest of the file at each of them).
+    """
+    marked = [text[s:e].lstrip().startswith(marks) for s, e in lines]
+    nonblank = [bool(text[s:e].strip()) for s, e in lines]
+    rest_lines = rest_marked = 0  # non-blank and marked lines from i to the end
+    zone = None
+    for i in range(len(lines) - 1, -1, -1):
+        rest_lines += nonblank[i]
+        rest_marked += marked[i] and nonblank[i]
+        if marked[i] and rest_marked >= 0.5 * rest_lines:
+            zone = i  # keep going: the first such line wins
+    return zone
 
 
 def analyse(document: RawDocument | str, config: dict | None = None) -> Structure:
@@ -257,13 +291,20 @@ def analyse(document: RawDocument | str, config: dict | None = None) -> Structur
         ]
     footnotes: list[FootnoteLink] = []
     body_sentences = list(sentences)
+    # Body sentences are in text order and do not overlap: found by bisection.
+    body_starts = [snt.start for snt in body_sentences]
+    body_ends = [snt.end for snt in body_sentences]
     for i, (fs, fe, mark, cited_at) in enumerate(footnote_spans):
         link = FootnoteLink(i, fs, fe, mark, cited_at)
         citing = None
         if cited_at is not None:
-            citing = next((j for j, snt in enumerate(body_sentences) if snt.start <= cited_at <= snt.end), None)
-            if citing is None:  # cited from a heading or between sentences: the next sentence
-                citing = next((j for j, snt in enumerate(body_sentences) if snt.start >= cited_at), None)
+            # The first sentence that holds the citation ...
+            j = bisect_left(body_ends, cited_at)
+            if j < len(body_sentences) and body_starts[j] <= cited_at:
+                citing = j
+            else:  # ... else, cited from a heading or between sentences: the next sentence
+                j = bisect_left(body_starts, cited_at)
+                citing = j if j < len(body_sentences) else None
         link.cited_in = citing
         if citing is not None:
             body_sentences[citing].cites.append(i)

@@ -93,25 +93,35 @@ def test_one_and_two_workers_write_the_same_documents(tmp_path):
         assert one == two
 
 
-def test_a_killed_run_resumes_without_duplicates_or_half_files(tmp_path):
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_a_killed_run_resumes_without_duplicates_or_half_files(tmp_path, workers):
+    # With 2, the workers outlive the killed parent for a moment: they hold
+    # neither the lock on the folder nor each other's pipes, so the rerun
+    # starts at once and they end.
     folder = tmp_path / "in"
     folder.mkdir()
     for i in range(6):
         shutil.copy(DOCUMENTS / "gia-lai-2024-h1.txt", folder / f"report-{i}.txt")
     shutil.copy(ROOT / "corpus" / "bac-giang-2020-h1-report.txt", folder / "report-9-seed.txt")
     out = tmp_path / "out"
-    process = subprocess.Popen([VNREPORT, "annotate", str(folder), "--out", str(out), "--workers", "1"],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    # without the tokenizer's line cache, so that the copies are not nearly free
+    # and the kill lands mid-run on a fast machine too
+    uncached = tmp_path / "uncached.toml"
+    uncached.write_text((ROOT / "pipeline" / "config" / "pipeline.toml").read_text(encoding="utf-8")
+                        .replace("cache_lines = 20000", "cache_lines = 0"), encoding="utf-8")
+    process = subprocess.Popen([VNREPORT, "annotate", str(folder), "--out", str(out), "--workers", workers,
+                                "--config", str(uncached)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.time() + 300
     while time.time() < deadline and len(list((out / "documents").glob("*.json")) if (out / "documents").exists() else []) < 2:
-        time.sleep(0.2)
+        time.sleep(0.05)
     os.kill(process.pid, signal.SIGKILL)
     process.wait()
     done_before = len(list((out / "documents").glob("*.json")))
     assert 2 <= done_before < 7
     assert (out / "manifest.jsonl.journal").exists() and not (out / "manifest.jsonl").exists()
-    result = run(str(folder), "--out", str(out), "--workers", "1")
-    assert result.returncode == 0
+    result = run(str(folder), "--out", str(out), "--workers", "1", "--config", str(uncached))
+    assert result.returncode == 0, result.stderr
+    assert f"warning: took over the lock on {out} left by a run that is no longer running (pid {process.pid} " in result.stderr
     entries = manifest(out)
     assert len(entries) == 7 and all(e["status"] in ("ok", "skipped") for e in entries.values())
     assert sum(e["status"] == "skipped" for e in entries.values()) >= done_before
@@ -204,3 +214,145 @@ def test_the_dask_engine_without_dask_says_how_to_install_it(tmp_path):
     assert result.returncode == 2
     assert "pip install 'vnreport[dask]'" in result.stderr
     assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
+
+
+# --- the lock on the output folder, symbolic links, interruption --------------
+
+from pipeline.batch import LOCK, OutputLock  # noqa: E402
+from pipeline.cli import main  # noqa: E402
+
+
+def cli(capsys, *args) -> tuple[int, str, str]:
+    """The command in this process: (status, stdout, stderr)."""
+    status = main(["annotate", *map(str, args)])
+    out, err = capsys.readouterr()
+    return status, out, err
+
+
+@pytest.fixture()
+def small_archive(tmp_path):
+    folder = tmp_path / "archive"
+    folder.mkdir()
+    shutil.copy(DOCUMENTS / "gia-lai-2024-h1.txt", folder / "gia-lai.txt")
+    return folder
+
+
+def test_a_second_run_into_the_same_folder_says_who_holds_it_and_stops(capsys, small_archive, tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    with OutputLock(out):  # a first run, still going
+        holder = json.loads((out / LOCK).read_text(encoding="utf-8"))
+        status, stdout, err = cli(capsys, small_archive, "--out", out, "--workers", "1")
+        assert status == 2
+        assert err == (f"error: --out {out} is in use by another vnreport run (pid {os.getpid()} on {holder['host']}, "
+                       f"started {holder['started']}); wait for it to finish or give another --out\n")
+        assert sorted(p.name for p in out.iterdir()) == [LOCK]  # the second run wrote nothing
+    assert not (out / LOCK).exists()  # released by its holder
+
+
+def test_a_lock_left_by_a_dead_run_is_taken_over_with_a_warning(capsys, small_archive, tmp_path):
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    pid = int(dead.stdout)
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / LOCK).write_text(json.dumps({"pid": pid, "host": "vm", "started": "2024-07-01T08:00:00+07:00"}), encoding="utf-8")
+    status, stdout, err = cli(capsys, small_archive, "--out", out, "--workers", "1")
+    assert status == 0, err
+    warning = (f"took over the lock on {out} left by a run that is no longer running "
+               f"(pid {pid} on vm, started 2024-07-01T08:00:00+07:00)")
+    assert f"warning: {warning}\n" in err
+    assert stdout.splitlines()[-2:] == ["1 warning:", f"  {warning}"]
+    assert manifest(out)["gia-lai.txt"]["status"] == "ok" and not (out / LOCK).exists()
+
+
+def test_symbolic_links_are_reported_not_followed(capsys, small_archive, tmp_path):
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    shutil.copy(FIXTURES / "thuong-mai.txt", outside / "thuong-mai.txt")
+    (small_archive / "linked.txt").symlink_to(outside / "thuong-mai.txt")
+    (small_archive / "linked-folder").symlink_to(outside)
+    (small_archive / "broken.txt").symlink_to(tmp_path / "nowhere.txt")
+    out = tmp_path / "out"
+    status, stdout, err = cli(capsys, small_archive, "--out", out, "--workers", "1")
+    assert status == 0, err
+    entries = manifest(out)
+    assert {path: e["status"] for path, e in entries.items()} == {
+        "gia-lai.txt": "ok", "linked.txt": "skipped", "linked-folder": "skipped", "broken.txt": "skipped"}
+    assert entries["linked.txt"]["error"] == f"{small_archive / 'linked.txt'}: symbolic link to {outside / 'thuong-mai.txt'}, not followed"
+    lines = stdout.splitlines()
+    assert lines[lines.index("3 warnings:") + 1:] == [
+        f"  skipped {small_archive / name}: symbolic link to {target}, not followed"
+        for name, target in (("broken.txt", tmp_path / "nowhere.txt"), ("linked-folder", outside),
+                             ("linked.txt", outside / "thuong-mai.txt"))]
+
+
+def test_workers_must_be_a_number_of_processes(tmp_path):
+    from pipeline.batch import run_batch
+
+    with pytest.raises(ValueError, match="1 or more, or 0 for one per CPU core"):
+        run_batch(tmp_path, tmp_path / "out", workers=-1)
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("signum, status", [
+    (signal.SIGINT, 130), pytest.param(signal.SIGTERM, 143, marks=pytest.mark.slow)], ids=["SIGINT", "SIGTERM"])
+def test_an_interrupted_folder_run_stops_cleanly_and_resumes(capsys, tmp_path, signum, status):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for i in range(6):
+        shutil.copy(DOCUMENTS / "gia-lai-2024-h1.txt", folder / f"report-{i}.txt")
+    shutil.copy(ROOT / "corpus" / "bac-giang-2020-h1-report.txt", folder / "report-9-seed.txt")
+    out = tmp_path / "out"
+    uncached = tmp_path / "uncached.toml"  # copies of one file cost their full price
+    uncached.write_text((ROOT / "pipeline" / "config" / "pipeline.toml").read_text(encoding="utf-8")
+                        .replace("cache_lines = 20000", "cache_lines = 0"), encoding="utf-8")
+    # two worker processes, in a session of their own: the signal goes to all
+    # of them, as a terminal's Ctrl-C does
+    process = subprocess.Popen([VNREPORT, "annotate", str(folder), "--out", str(out), "--workers", "2",
+                                "--config", str(uncached)],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    deadline = time.time() + 300
+    while time.time() < deadline and len(list((out / "documents").glob("*.json")) if (out / "documents").exists() else []) < 2:
+        time.sleep(0.05)
+    os.killpg(process.pid, signum)
+    stdout, err = process.communicate(timeout=120)
+    assert process.returncode == status
+    assert "Traceback" not in err  # from the workers either
+    assert err.splitlines()[-1].startswith(f"interrupted by {signal.Signals(signum).name}: every document written is complete")
+    done_before = len(list((out / "documents").glob("*.json")))
+    assert 2 <= done_before < 7
+    # as after kill -9: finished documents and their journal, nothing half-written, no lock
+    assert (out / "manifest.jsonl.journal").exists() and not (out / "manifest.jsonl").exists()
+    assert not list(out.rglob("*.partial")) and not (out / LOCK).exists()
+    journal = [json.loads(line) for line in (out / "manifest.jsonl.journal").read_text(encoding="utf-8").splitlines()]
+    assert {e["path"] for e in journal} <= {p.name[:-len(".json")] for p in (out / "documents").glob("*.json")}
+    status, stdout, err = cli(capsys, folder, "--out", out, "--workers", "1", "--config", uncached)
+    assert status == 0, err
+    entries = manifest(out)
+    assert len(entries) == 7 and all(e["status"] in ("ok", "skipped") for e in entries.values())
+    assert sum(e["status"] == "skipped" for e in entries.values()) >= len(journal)
+    assert not list(out.rglob(".*"))
+
+
+def test_a_worker_that_dies_is_reported_and_replaced(monkeypatch):
+    # multiprocessing.Pool waited for ever for the task of a worker killed
+    # mid-file (out of memory, kill -9); now the file is an error and a new
+    # worker goes on with the rest.
+    from pipeline import batch
+
+    def annotate(task):
+        if task[1] == "dies.txt":
+            os._exit(9)
+        return batch.manifest_entry(task[1], task[2], {}), f"document of {task[1]}"
+
+    monkeypatch.setattr(batch, "annotate_task", annotate)
+    monkeypatch.setitem(batch._WORKER, "models", None)  # no models: the stub needs none
+    monkeypatch.setattr(batch, "start_local_worker", lambda: batch._worker_signals())
+    tasks = [(f"/in/{name}", name, "0" * 64, None) for name in ("a.txt", "dies.txt", "b.txt", "c.txt", "d.txt")]
+    results = {entry["path"]: (entry, document) for entry, document in batch._run_local(tasks, 2, None, {})}
+    assert set(results) == {"a.txt", "dies.txt", "b.txt", "c.txt", "d.txt"}
+    died, document = results["dies.txt"]
+    assert died["status"] == "error" and document is None
+    assert died["error"] == "/in/dies.txt: the worker process ended (exit status 9) while annotating it"
+    assert all(results[name] == (batch.manifest_entry(name, "0" * 64, {}), f"document of {name}")
+               for name in ("a.txt", "b.txt", "c.txt", "d.txt"))

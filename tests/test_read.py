@@ -150,3 +150,129 @@ def test_legacy_encodings_and_old_tone_placement_read_as_the_unicode_file(tmp_pa
     assert document.text == read_document(LEGACY_SOURCE).text.rstrip("\n" if kind.endswith(".docx") else "")
     assert document.encoding == encoding
     assert document.warnings == ([warning] if warning else [])
+
+
+# --- limits that bound what a file costs, checked before the work -------------
+
+def _small_docx(path):
+    import docx
+
+    word = docx.Document()
+    word.add_paragraph("Doanh thu tăng 9,2% so với cùng kỳ.")
+    word.save(path)
+    return path
+
+
+def _never(*args, **kwargs):
+    raise AssertionError("the limit must be checked before this work starts")
+
+
+def test_a_docx_that_unzips_too_big_is_refused_before_unzipping(tmp_path, monkeypatch):
+    # A small file whose archive inflates past read.max_docx_unzipped_bytes
+    # (100 MiB by default): a "zip bomb" once took 311 s and 8.9 GB.
+    import zipfile
+
+    path = _small_docx(tmp_path / "bomb.docx")
+    with zipfile.ZipFile(path, "a", zipfile.ZIP_DEFLATED) as archive, archive.open("word/media/padding.bin", "w") as member:
+        block = bytes(1 << 20)
+        for _ in range(110):
+            member.write(block)
+    assert path.stat().st_size < 1_000_000
+    monkeypatch.setattr("docx.Document", _never)
+    with pytest.raises(ReadError) as error:
+        read_document(path)
+    assert ".docx unzips to 116169594 bytes" in str(error.value)
+    assert "above the limit of 104857600 bytes (read.max_docx_unzipped_bytes)" in str(error.value)
+
+
+def test_a_docx_lying_about_its_sizes_cannot_inflate_past_them(tmp_path):
+    # The check reads the sizes the archive declares; Python's zip reader never
+    # returns more than that for a member, so a forged size ends in an error.
+    import struct
+    import zipfile
+
+    source = _small_docx(tmp_path / "source.docx")
+    path = tmp_path / "forged.docx"
+    with zipfile.ZipFile(source) as original, zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as forged:
+        for item in original.infolist():
+            data = original.read(item)
+            if item.filename == "word/document.xml":
+                data += b"<!--" + b" " * 20_000_000 + b"-->"  # still valid XML, 20 MB of it
+            forged.writestr(item.filename, data)
+    data = bytearray(path.read_bytes())
+    name = b"word/document.xml"
+    with zipfile.ZipFile(path) as archive:
+        local = archive.getinfo("word/document.xml").header_offset
+    struct.pack_into("<I", data, local + 22, 1000)  # declared uncompressed size in the local header ...
+    central = data.find(b"PK\x01\x02")
+    while data[central + 46:central + 46 + len(name)] != name:
+        central = data.find(b"PK\x01\x02", central + 4)
+    struct.pack_into("<I", data, central + 24, 1000)  # ... and in the central directory
+    path.write_bytes(bytes(data))
+    with zipfile.ZipFile(path) as archive:
+        assert sum(item.file_size for item in archive.infolist()) < 1_000_000  # under every limit
+    with pytest.raises(ReadError, match="not a valid .docx"):
+        read_document(path)
+
+
+def test_a_docx_with_too_many_files_is_refused(tmp_path, monkeypatch):
+    import zipfile
+
+    path = _small_docx(tmp_path / "many.docx")
+    with zipfile.ZipFile(path, "a") as archive:
+        for i in range(1000):
+            archive.writestr(f"customXml/item{i}.xml", "<a/>")
+    monkeypatch.setattr("docx.Document", _never)
+    with pytest.raises(ReadError, match=re.escape("files, above the limit of 1000 files (read.max_docx_members)")):
+        read_document(path)
+
+
+def test_a_pdf_with_too_many_pages_is_refused_before_any_page_is_laid_out(tmp_path, monkeypatch):
+    from reportlab.pdfgen import canvas
+
+    path = tmp_path / "long.pdf"
+    pdf = canvas.Canvas(str(path))
+    for page in range(6):
+        pdf.drawString(72, 720, f"Trang {page + 1}: doanh thu tang.")
+        pdf.showPage()
+    pdf.save()
+    config = load_config()
+    config["read"]["max_pdf_pages"] = 5
+    monkeypatch.setattr("pdfminer.high_level.extract_pages", _never)
+    with pytest.raises(ReadError, match=re.escape("PDF has more than 5 pages, above the limit of 5 pages (read.max_pdf_pages)")):
+        read_document(path, config)
+
+
+@pytest.mark.parametrize("fmt", ["txt", "docx"])
+def test_a_text_above_the_character_limit_is_refused(tmp_path, fmt):
+    config = load_config()
+    config["read"]["max_chars"] = 1000
+    text = "Doanh thu tăng 9,2% so với cùng kỳ. " * 40  # 1,440 characters
+    if fmt == "txt":
+        path = tmp_path / "long.txt"
+        path.write_text(text, encoding="utf-8")
+    else:
+        import docx
+
+        word = docx.Document()
+        word.add_paragraph(text)
+        path = tmp_path / "long.docx"
+        word.save(path)
+    with pytest.raises(ReadError, match=re.escape("characters, above the limit of 1000 characters (read.max_chars)")):
+        read_document(path, config)
+    config["read"]["max_chars"] = 2000
+    assert read_document(path, config).text.strip() == text.strip()
+
+
+@pytest.mark.parametrize("encoding", ["shift_jis", "euc-kr", "gb18030", "koi8-r"])
+def test_text_in_another_language_s_encoding_is_not_called_binary(tmp_path, encoding):
+    texts = {"shift_jis": "令和5年度の経済社会報告書。地域の総生産は前年比で増加した。",
+             "euc-kr": "2023년 경제 사회 보고서. 지역 총생산은 증가했다.",
+             "gb18030": "2023年经济社会报告。地区生产总值比上年增长。",
+             "koi8-r": "Отчёт о социально-экономическом положении области"}
+    path = tmp_path / "report.txt"
+    path.write_bytes(texts[encoding].encode(encoding))
+    with pytest.raises(ReadError) as error:
+        read_document(path)
+    message = str(error.value)
+    assert "not Vietnamese text in a known encoding" in message and "binary" not in message

@@ -1,14 +1,16 @@
 """The underthesea tokenizer: exact offsets, numbers cut from units, one pass."""
 import json
+import re
 import unicodedata
 import warnings
 from pathlib import Path
 
 import pytest
 
-from pipeline.segment import NUMBER, UndertheseaTokenizer, align, blank_pipeline
+from pipeline.segment import NUMBER, Token, UndertheseaTokenizer, align, blank_pipeline, detach_syllables, recut_numbers
+from pipeline.config import load_config
 
-from conftest import ROOT
+from conftest import ROOT, completes_within, long_text
 
 CASES = [json.loads(line) for line in (Path(__file__).parent / "cases" / "segment.jsonl").read_text(encoding="utf-8").splitlines() if line.strip()]
 
@@ -111,3 +113,16 @@ def test_the_linear_pos_tagger_gives_underthesea_pos_tag_output(seed_raw):
     assert [tagger(line) for line in lines] == [pos_tag(line) for line in lines]
     assert tagger("Kim ngạch xuất khẩu đạt 4.385 triệu USD") == [
         ("Kim ngạch", "N"), ("xuất khẩu", "V"), ("đạt", "V"), ("4.385", "M"), ("triệu", "M"), ("USD", "Nu")]
+
+
+def test_number_cuts_on_a_long_line_are_linear():
+    # Each token used to test every number of its line: a line of a million
+    # characters (a report with no line break) cost the square of its length.
+    line = long_text(1_000_000, separator=" ")
+    tokens = [Token(m.start(), m.end(), "N") for m in re.finditer(r"\S+", line)]
+    settings = load_config()["tokenizer"]
+    with completes_within(60):
+        cut = recut_numbers(line, tokens, "M", "Nu")
+        detach_syllables(line, cut, settings["detach"], "M")
+    numbers = [t for t in cut if t.tag == "M"]
+    assert [line[t.start:t.end] for t in numbers] == [m.group() for m in NUMBER.finditer(line)]

@@ -1,8 +1,9 @@
 """Headings, sections, sentences and footnotes of the seed and of a fixture."""
+from pipeline.config import load_config
 from pipeline.read import RawDocument, read_document
 from pipeline.structure import analyse, split_sentences
 
-from conftest import FIXTURES, sentence_texts
+from conftest import FIXTURES, completes_within, long_text, sentence_texts
 
 
 def test_seed_counts(seed_structure):
@@ -119,3 +120,32 @@ def test_plain_string_and_header_lines():
     assert [(h.kind, h.level) for h in structure.headings] == [("header", 0)] * 6 + [("roman", 1)]
     assert sentence_texts(raw, structure) == ["Kết quả 6 tháng đầu năm 2021", "UBND tỉnh đã chỉ đạo quyết liệt.", "Doanh thu tăng 5%."]
     assert structure.sentences[2].section == ["I. KẾT QUẢ"]
+
+
+def test_a_5_mb_line_without_a_break_is_split_in_linear_time():
+    # Used to cost the square of the line: 400k characters took 11 s and 5 MB
+    # never finished. Now a few tenths of a second; 60 s is only a guard.
+    abbreviations = frozenset(load_config()["structure"]["abbreviations"])
+    line = long_text(4_200_000, separator=" ")
+    assert len(line.encode("utf-8")) > 5_000_000 and "\n" not in line
+    with completes_within(60):
+        spans = split_sentences(line, 0, len(line), abbreviations)
+        structure = analyse(RawDocument("<line>", line, "txt"))
+    assert len(spans) > 20000
+    assert all(a < b <= c for (a, b), (c, _) in zip(spans, spans[1:]))
+    # the same cuts as on a short piece of the line (its last sentence may be cut short there)
+    head = split_sentences(line, 0, 20000, abbreviations)
+    assert spans[:len(head) - 1] == head[:-1]
+    assert [(s.start, s.end) for s in structure.sentences] == spans
+
+
+def test_footnote_block_search_is_linear_in_the_lines():
+    # Thousands of body lines opening with the footnote mark (fewer than half of
+    # the lines) before the real footnote block: each used to re-count the rest.
+    body = "\n".join(f"\ufffd Dòng {i} có dấu. Doanh thu tăng {i}%.\nCông nghiệp tăng.\nNông nghiệp giảm." for i in range(20000))
+    body += "\nDịch vụ tăng." * 20
+    notes = "\n".join(f"\ufffdGhi chú {i}." for i in range(5))
+    with completes_within(60):
+        structure = analyse(RawDocument("<t>", body + "\n" + notes, "txt"))
+    assert len(structure.footnotes) == 5
+    assert structure.footnotes[0].start == len(body) + 2

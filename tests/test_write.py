@@ -82,3 +82,73 @@ def test_review_page_shows_entities_classes_and_records_in_a_browser(outputs, tm
     table = dom[dom.index("class=\"records\""):]
     assert table.count("<tr>") == len(document["records"]) + 1
     assert "<script" not in dom
+
+
+# --- outputs are as before the run or complete; checked before any work -------
+
+from pipeline.write import AtomicJsonLines, OutputError, check_output_file, check_output_folder, replacing  # noqa: E402
+
+
+def _files(folder: Path) -> dict:
+    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def test_json_lines_replace_the_file_only_when_complete(tmp_path):
+    out = tmp_path / "out.jsonl"
+    out.write_text("a previous run's output\n", encoding="utf-8")
+    before = _files(tmp_path)
+    with pytest.raises(KeyboardInterrupt):  # interrupted after one document of several
+        with AtomicJsonLines(out) as lines:
+            lines.write({"doc_id": "first"})
+            raise KeyboardInterrupt
+    assert _files(tmp_path) == before and not lines.written
+    with AtomicJsonLines(out) as lines:
+        pass  # no document written (every file failed)
+    assert _files(tmp_path) == before and not lines.written
+    with AtomicJsonLines(out) as lines:
+        lines.write({"doc_id": "first"})
+        lines.write({"doc_id": "second"})
+    assert lines.written and [json.loads(line)["doc_id"] for line in out.read_text(encoding="utf-8").splitlines()] == ["first", "second"]
+    assert _files(tmp_path).keys() == {"out.jsonl"}
+
+
+def test_json_lines_create_nothing_until_the_first_document(tmp_path):
+    out = tmp_path / "new" / "folder" / "out.jsonl"
+    with AtomicJsonLines(out):
+        assert not (tmp_path / "new").exists()
+    assert not (tmp_path / "new").exists()
+    with pytest.raises(RuntimeError):
+        with AtomicJsonLines(out) as lines:
+            lines.write({"doc_id": "first"})
+            raise RuntimeError("a later stage failed hard")
+    assert not (tmp_path / "new").exists()  # the folders it made for the output are gone too
+
+
+def test_replacing_leaves_the_file_as_it_was_when_writing_stops(tmp_path):
+    path = tmp_path / "records.csv"
+    path.write_text("old table\n", encoding="utf-8")
+    with pytest.raises(KeyboardInterrupt):
+        with replacing(path) as tmp:
+            tmp.write_text("half a new tab", encoding="utf-8")
+            raise KeyboardInterrupt
+    assert _files(tmp_path) == {"records.csv": b"old table\n"}
+
+
+def test_output_paths_are_checked_before_any_work(tmp_path, unwritable_folder):
+    (tmp_path / "a-folder").mkdir()
+    (tmp_path / "a-file").write_text("x", encoding="utf-8")
+    check_output_file(tmp_path / "not" / "yet" / "out.jsonl", "--out")  # folders are made when writing
+    check_output_folder(tmp_path / "not" / "yet", "--html")
+    assert not (tmp_path / "not").exists()
+    cases = [
+        (check_output_file, tmp_path / "a-folder", "is a folder; give the name of a file to write"),
+        (check_output_file, tmp_path / "a-file" / "out.jsonl", f"{tmp_path / 'a-file'} is a file, not a folder"),
+        (check_output_file, unwritable_folder / "out.jsonl", f"cannot write in {unwritable_folder}: "),
+        (check_output_folder, tmp_path / "a-file", "is a file; give a folder to write into"),
+        (check_output_folder, unwritable_folder / "pages", f"cannot write in {unwritable_folder}: "),
+    ]
+    for check, path, reason in cases:
+        with pytest.raises(OutputError) as error:
+            check(path, "--out")
+        assert str(error.value).startswith(f"--out {path}: {reason}")
+    assert sorted(p.name for p in unwritable_folder.iterdir()) == ["existing.jsonl"]
