@@ -277,6 +277,7 @@ def _corpus_constructions(args: argparse.Namespace) -> int:
 
     from .constructions import count_constructions, markdown_table
     from .corpus import load_documents
+    from .segment import blank_pipeline
 
     nlp = None if args.no_tokens else blank_pipeline()
     rows = count_constructions(load_documents(_corpus_paths(args)), nlp)

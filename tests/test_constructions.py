@@ -35,3 +35,13 @@ def test_each_construction_is_counted_from_the_labels_or_the_text(tmp_path):
     assert "long_sentence" not in rows  # needs the tokenizer
     table = markdown_table(count_constructions([document]))
     assert table.splitlines()[0] == "| construction | occurrences | documents | minimum | met |"
+
+
+def test_constructions_command_prints_the_table_of_the_corpus(capsys):
+    from pipeline.cli import main
+
+    assert main(["corpus", "constructions", "--no-tokens", "--json"]) == 0
+    import json
+
+    rows = {row["construction"]: row for row in json.loads(capsys.readouterr().out)}
+    assert rows["bracketed_signed_change"]["occurrences"] >= 40 and rows["table_row"]["documents"] >= 4
