@@ -221,25 +221,35 @@ def versions() -> dict:
     return {"scikit-learn": sklearn.__version__, "joblib": joblib.__version__, "python": platform.python_version()}
 
 
-def save_classifier(model: Pipeline, directory: str | Path, meta: dict) -> None:
+def save_joblib_model(model, directory: str | Path, meta: dict) -> None:
+    """``model.joblib`` and a ``meta.json`` recording the library versions."""
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     joblib.dump(model, directory / "model.joblib")
     (directory / "meta.json").write_text(json.dumps({**meta, "versions": versions()}, ensure_ascii=False, indent=2), encoding="utf-8")
 
 
-def load_classifier(directory: str | Path) -> tuple[Pipeline, dict]:
-    """The saved Pipeline; refuses a model made with another scikit-learn
-    (a joblib file only loads reliably with the version that wrote it)."""
+def load_joblib_model(directory: str | Path, what: str, train_flag: str):
+    """(model, meta) saved by ``save_joblib_model``; refuses a model made with
+    another scikit-learn (a joblib file only loads reliably with the version
+    that wrote it)."""
     directory = Path(directory)
     meta = json.loads((directory / "meta.json").read_text(encoding="utf-8"))
     saved = meta.get("versions", {}).get("scikit-learn")
     if saved != sklearn.__version__:
         raise ModelVersionError(
-            f"{directory}: the sentence classifier was saved with scikit-learn {saved}, this is {sklearn.__version__}; "
-            "retrain it with `vnreport train --classifier` or install the version it was made with"
+            f"{directory}: the {what} was saved with scikit-learn {saved}, this is {sklearn.__version__}; "
+            f"retrain it with `vnreport train {train_flag}` or install the version it was made with"
         )
     return joblib.load(directory / "model.joblib"), meta
+
+
+def save_classifier(model: Pipeline, directory: str | Path, meta: dict) -> None:
+    save_joblib_model(model, directory, meta)
+
+
+def load_classifier(directory: str | Path) -> tuple[Pipeline, dict]:
+    return load_joblib_model(directory, "sentence classifier", "--classifier")
 
 
 def predict(model: Pipeline, contexts: list[dict]) -> list[tuple[str, dict[str, float]]]:

@@ -14,7 +14,6 @@ with ``records.link_records``.
 """
 from __future__ import annotations
 
-import json
 import math
 import re
 from dataclasses import dataclass
@@ -296,31 +295,15 @@ def train_linker(train_docs: list[dict], seed: int = 13) -> LearnedLinker:
 
 
 def save_linker(linker: LearnedLinker, directory: str | Path, meta: dict) -> None:
-    import joblib
+    from .classify import save_joblib_model
 
-    from .classify import versions
-
-    directory = Path(directory)
-    directory.mkdir(parents=True, exist_ok=True)
-    joblib.dump(linker.models, directory / "model.joblib")
-    (directory / "meta.json").write_text(json.dumps({**linker.meta, **meta, "versions": versions()}, ensure_ascii=False, indent=2),
-                                         encoding="utf-8")
+    save_joblib_model(linker.models, directory, {**linker.meta, **meta})
 
 
 def load_linker(directory: str | Path) -> LearnedLinker:
     """The saved linker; refuses one made with another scikit-learn, as the
     sentence classifier does."""
-    import joblib
-    import sklearn
+    from .classify import load_joblib_model
 
-    from .classify import ModelVersionError
-
-    directory = Path(directory)
-    meta = json.loads((directory / "meta.json").read_text(encoding="utf-8"))
-    saved = meta.get("versions", {}).get("scikit-learn")
-    if saved != sklearn.__version__:
-        raise ModelVersionError(
-            f"{directory}: the record linker was saved with scikit-learn {saved}, this is {sklearn.__version__}; "
-            "retrain it with `vnreport train --linker` or install the version it was made with"
-        )
-    return LearnedLinker(joblib.load(directory / "model.joblib"), meta)
+    models, meta = load_joblib_model(directory, "record linker", "--linker")
+    return LearnedLinker(models, meta)
