@@ -155,7 +155,7 @@ def to_document(parsed: Parsed, name: str, config: dict | None = None, rules: di
         labels[index] = label
     for index, sentence in enumerate(sentences):
         if index not in labels:
-            line = parsed_line(parsed, text, sentence.start)
+            line = _text_line(text, sentence.start)
             problems.append(f"{name}:{line}: sentence {index} has no class tag: {text[sentence.start:sentence.end][:100]!r}")
 
     # Entities, grouped by sentence, with their numbers.
@@ -216,7 +216,9 @@ def to_document(parsed: Parsed, name: str, config: dict | None = None, rules: di
     return document, problems
 
 
-def parsed_line(parsed: Parsed, text: str, offset: int) -> str:
+def _text_line(text: str, offset: int) -> str:
+    """Where an offset is, for a message: the line of the plain text (the file's
+    line is that plus the header and the markup before it)."""
     return f"~{text.count(chr(10), 0, offset) + 1} of the text"
 
 
