@@ -173,8 +173,8 @@ def annotate_document(raw: RawDocument, models: Models | None = None, config: di
     objects = [Entity(e["start"], e["end"], e["label"]) for e in entities]
     # Records before classes: the directions of a sentence's figures are a feature of its class.
     records = []
-    for index, ((start, end), inside) in enumerate(zip(spans, within_spans(spans, objects))):
-        for record in models.link(raw.text, (start, end), inside):
+    for index, sentence_records in enumerate(models.link_sentences(raw.text, spans, within_spans(spans, objects))):
+        for record in sentence_records:
             record.pop("baseline_span", None)
             record.update(sentence=index, section=structure.sentences[index].section)
             records.append(record)

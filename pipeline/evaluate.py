@@ -36,8 +36,12 @@ def predict_document(document: dict, models: Models | None, rules=None) -> dict:
         # run sentence by sentence on those tokens.
         entities = sentence_entities(models.nlp, models.nlp.make_doc(text), spans)
     objects = [Entity(e["start"], e["end"], e["label"]) for e in entities]
-    link = models.link if models is not None else link_records
-    records = [r for span in spans for r in link(text, span, objects)]
+    if models is not None:
+        from .records import within_spans
+
+        records = [r for group in models.link_sentences(text, spans, within_spans(spans, objects)) for r in group]
+    else:
+        records = [r for span in spans for r in link_records(text, span, objects)]
     if models is None:
         labels = [rules.sentence_class(text[s["start"]:s["end"]], s.get("section") or [], s.get("is_footnote", False))
                   for s in document["sentences"]]

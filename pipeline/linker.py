@@ -237,48 +237,78 @@ class LearnedLinker:
     models: dict  # decision -> fitted Pipeline
     meta: dict
 
-    def _probability(self, name: str, features: list[dict], positive=1) -> list[float]:
-        model = self.models[name]
-        classes = list(model.classes_)
-        if positive not in classes:
-            return [0.0] * len(features)
-        column = classes.index(positive)
-        return [float(row[column]) for row in model.predict_proba(features)]
+    def _probabilities(self, name: str, rows: list[dict], positive=1) -> list[float]:
+        """P(linked) of each candidate row, in one call (a call per candidate
+        costs more than the whole rest of the record stage)."""
+        model = self.models.get(name)
+        if not rows or model is None or positive not in model.classes_:
+            return [0.0] * len(rows)
+        column = list(model.classes_).index(positive)
+        return [float(row[column]) for row in model.predict_proba(rows)]
 
-    def _choose(self, name: str, view: SentenceView, value: Entity, candidates: list[Entity]) -> tuple[Entity | None, float]:
-        if not candidates:
-            return None, 0.0
-        scores = self._probability(name, [pair_features(view, value, c) for c in candidates])
-        best = max(range(len(candidates)), key=scores.__getitem__)
-        return (candidates[best], scores[best]) if scores[best] >= LINK_THRESHOLD else (None, scores[best])
+    def _predict(self, name: str, rows: list[dict], default: str) -> list[str]:
+        model = self.models.get(name)
+        return list(model.predict(rows)) if rows and model is not None else [default] * len(rows)
 
-    def link(self, text: str, sentence: tuple[int, int], entities: list[Entity], rules: dict | None = None) -> list[dict]:
-        """Records of one sentence: the hand-written linker's unit, number and
-        qualifier, with the learned metric, parent, baseline, relation and direction."""
-        records = link_records(text, sentence, entities, rules)
-        view = SentenceView.of(text, sentence, entities)
-        by_start = {v.start: v for v in view.values}
-        for record in records:
-            value = by_start[record["span"][0]]
-            metric, _ = self._choose("metric", view, value, view.metrics)
-            parent, _ = self._choose("parent", view, value, [m for m in view.metrics if m != metric])
-            baseline, _ = self._choose("baseline", view, value, view.baselines)
-            features = value_features(view, value)
-            relation = self.models["relation"].predict([features])[0]
-            direction = self.models["direction"].predict([features])[0] if relation == "change" else "none"
+    def link_sentences(self, text: str, sentences: list[tuple[int, int]], groups: list[list[Entity]],
+                       rules: dict | None = None) -> list[list[dict]]:
+        """Records of each sentence (``groups``: the entities of each): the
+        hand-written linker's unit, number and qualifier, with the learned
+        metric, parent, baseline, relation and direction. Every decision is
+        predicted for all the document's figures at once."""
+        per_sentence, pair_rows, baseline_rows, value_rows = [], [], [], []
+        plans = []  # (record, view, value, metric candidate rows, baseline candidate rows, value row)
+        for sentence, entities in zip(sentences, groups):
+            records = link_records(text, sentence, entities, rules)
+            per_sentence.append(records)
+            view = SentenceView.of(text, sentence, entities)
+            by_start = {v.start: v for v in view.values}
+            for record in records:
+                value = by_start[record["span"][0]]
+                metric_rows = range(len(pair_rows), len(pair_rows) + len(view.metrics))
+                pair_rows.extend(pair_features(view, value, m) for m in view.metrics)
+                candidate_rows = range(len(baseline_rows), len(baseline_rows) + len(view.baselines))
+                baseline_rows.extend(pair_features(view, value, b) for b in view.baselines)
+                value_rows.append(value_features(view, value))
+                plans.append((record, view, metric_rows, candidate_rows, len(value_rows) - 1))
+        metric_scores = self._probabilities("metric", pair_rows)
+        parent_scores = self._probabilities("parent", pair_rows)
+        baseline_scores = self._probabilities("baseline", baseline_rows)
+        relations = self._predict("relation", value_rows, "level")
+        directions = self._predict("direction", value_rows, "none")
+
+        def best(candidates: list[Entity], rows: range, scores: list[float], excluded: Entity | None = None) -> Entity | None:
+            options = [(scores[row], candidate) for row, candidate in zip(rows, candidates) if candidate != excluded]
+            top = max(options, key=lambda option: option[0], default=(0.0, None))
+            return top[1] if top[0] >= LINK_THRESHOLD else None
+
+        for record, view, metric_rows, candidate_rows, value_row in plans:
+            metric = best(view.metrics, metric_rows, metric_scores)
+            parent = best(view.metrics, metric_rows, parent_scores, excluded=metric)
+            baseline = best(view.baselines, candidate_rows, baseline_scores)
+            relation = relations[value_row]
+            direction = directions[value_row] if relation == "change" else "none"
             record["metric"] = metric.text(text) if metric else None
             record["parent_metric"] = parent.text(text) if parent else None
             record["relation"] = relation
             record["direction"] = None if direction == "none" else direction
             record.pop("baseline_span", None)
-            if baseline is None:
-                record["baseline"] = record["baseline_type"] = None
-            else:
-                record["baseline"] = baseline.text(text)
+            record["baseline"] = baseline.text(text) if baseline else None
+            record["baseline_type"] = None
+            if baseline is not None:
                 record["baseline_span"] = [baseline.start, baseline.end]
-                record["baseline_type"] = (self.models["baseline_type"].predict([baseline_features(record["baseline"])])[0]
-                                           if "baseline_type" in self.models else baseline_type(record["baseline"], rules))
-        return records
+        linked = [record for record, *_ in plans if record["baseline"]]
+        if "baseline_type" in self.models:
+            kinds = self._predict("baseline_type", [baseline_features(r["baseline"]) for r in linked], "other")
+        else:
+            kinds = [baseline_type(r["baseline"], rules) for r in linked]
+        for record, kind in zip(linked, kinds):
+            record["baseline_type"] = kind
+        return per_sentence
+
+    def link(self, text: str, sentence: tuple[int, int], entities: list[Entity], rules: dict | None = None) -> list[dict]:
+        """Records of one sentence (see ``link_sentences``)."""
+        return self.link_sentences(text, [sentence], [entities], rules)[0]
 
 
 def train_linker(train_docs: list[dict], seed: int = 13) -> LearnedLinker:

@@ -19,9 +19,16 @@ class Models:
 
     def link(self, text: str, sentence: tuple[int, int], entities: list) -> list[dict]:
         """Records of one sentence, by the learned linker when there is one."""
+        return self.link_sentences(text, [sentence], [entities])[0]
+
+    def link_sentences(self, text: str, sentences: list[tuple[int, int]], groups: list[list]) -> list[list[dict]]:
+        """Records of each sentence of a document (``groups``: its entities),
+        by the learned linker when there is one, all its figures at once."""
         from .records import link_records
 
-        return self.linker.link(text, sentence, entities) if self.linker else link_records(text, sentence, entities)
+        if self.linker:
+            return self.linker.link_sentences(text, sentences, groups)
+        return [link_records(text, sentence, entities) for sentence, entities in zip(sentences, groups)]
 
     @property
     def has_ner(self) -> bool:
