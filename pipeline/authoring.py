@@ -116,13 +116,17 @@ def _parse_attrs(attrs: str | None) -> dict[str, str]:
 
 def to_document(parsed: Parsed, name: str, config: dict | None = None, rules: dict | None = None) -> tuple[dict, list[str]]:
     """The gold corpus document of a parsed .ann file, and its problems."""
+    from .legacy_text import modern_tone_placement
     from .read import RawDocument, normalise_text
     from .structure import analyse
 
     problems = list(parsed.problems)
     text = parsed.text
-    if normalise_text(text) != text:
-        first = next(i for i, (a, b) in enumerate(zip(normalise_text(text), text)) if a != b)
+    # The text as the read stage gives it (NFC, plain line ends, modern tone
+    # placement): the gold's offsets must hold for the .txt built from it.
+    as_read = modern_tone_placement(normalise_text(text))
+    if as_read != text:
+        first = next((i for i, (a, b) in enumerate(zip(as_read, text)) if a != b), min(len(as_read), len(text)))
         problems.append(f"{name}: the text changes when read (NFC, modern tone placement) near {text[max(0, first - 20):first + 20]!r}; write it the way the read stage gives it")
     structure = analyse(RawDocument(source=name, text=text, format="txt"), config)
     sentences = structure.sentences

@@ -134,3 +134,10 @@ def test_agreement_command_reads_ann_files_on_both_sides(capsys):
     assert main(["corpus", "agreement", str(agreement_dir / "second" / name), "--gold", str(agreement_dir / "first" / name)]) == 0
     out = capsys.readouterr().out
     assert "| VALUE |" in out and "Cohen's kappa" in out
+
+
+def test_text_the_read_stage_would_change_is_refused(tmp_path):
+    # "hoà" is written "hòa" by the read stage, which would move no offset but
+    # change the text the gold's spans were made on.
+    _, problems = authoring.load(write_ann(tmp_path, "{a}Hoạt động hoà giải tăng [V:5|m=- r=change d=up][U:%].\n"))
+    assert any("changes when read" in p for p in problems)
