@@ -17,10 +17,6 @@ class Models:
     versions: dict = field(default_factory=dict)
     linker: object | None = None  # LearnedLinker; None: the hand-written linker of records.py
 
-    def link(self, text: str, sentence: tuple[int, int], entities: list) -> list[dict]:
-        """Records of one sentence, by the learned linker when there is one."""
-        return self.link_sentences(text, [sentence], [entities])[0]
-
     def link_sentences(self, text: str, sentences: list[tuple[int, int]], groups: list[list]) -> list[list[dict]]:
         """Records of each sentence of a document (``groups``: its entities),
         by the learned linker when there is one, all its figures at once."""

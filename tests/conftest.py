@@ -1,5 +1,4 @@
 import os
-import signal
 import sys
 import warnings
 from contextlib import contextmanager
@@ -81,17 +80,14 @@ def long_text(chars: int, separator: str = "\n") -> str:
 def completes_within(seconds: int):
     """Fail the test if the block has not finished after ``seconds`` (a guard
     against a quadratic pass coming back, generous enough for a slow machine;
-    not a timing test)."""
-    def expired(signum, frame):
-        pytest.fail(f"did not finish within {seconds} s")
+    not a timing test). The batch stage's own per-file time limit does the timing."""
+    from pipeline.batch import _time_limit, _Timeout
 
-    previous = signal.signal(signal.SIGALRM, expired)
-    signal.alarm(seconds)
     try:
-        yield
-    finally:
-        signal.alarm(0)
-        signal.signal(signal.SIGALRM, previous)
+        with _time_limit(seconds):
+            yield
+    except _Timeout:
+        pytest.fail(f"did not finish within {seconds} s")
 
 
 @pytest.fixture()
@@ -126,3 +122,13 @@ def unwritable_folder(tmp_path):
     if immutable:
         subprocess.run(["chattr", "-i", str(folder)], check=True)
     folder.chmod(0o755)
+
+
+def pretend_saved_with_scikit_learn(model_dir, version: str) -> None:
+    """Rewrite a saved model's meta.json as if another scikit-learn had saved it."""
+    import json
+
+    meta_path = Path(model_dir) / "meta.json"
+    meta = json.loads(meta_path.read_text(encoding="utf-8"))
+    meta["versions"]["scikit-learn"] = version
+    meta_path.write_text(json.dumps(meta), encoding="utf-8")

@@ -93,22 +93,28 @@ def test_one_and_two_workers_write_the_same_documents(tmp_path):
         assert one == two
 
 
-@pytest.mark.parametrize("workers", ["1", "2"])
-def test_a_killed_run_resumes_without_duplicates_or_half_files(tmp_path, workers):
-    # With 2, the workers outlive the killed parent for a moment: they hold
-    # neither the lock on the folder nor each other's pipes, so the rerun
-    # starts at once and they end.
+def archive_to_interrupt(tmp_path):
+    """Seven reports (six copies of one, and the seed) and a config without the
+    tokenizer's line cache, so that the copies are not nearly free and a kill
+    or a signal lands mid-run on a fast machine too."""
     folder = tmp_path / "in"
     folder.mkdir()
     for i in range(6):
         shutil.copy(DOCUMENTS / "gia-lai-2024-h1.txt", folder / f"report-{i}.txt")
     shutil.copy(ROOT / "corpus" / "bac-giang-2020-h1-report.txt", folder / "report-9-seed.txt")
-    out = tmp_path / "out"
-    # without the tokenizer's line cache, so that the copies are not nearly free
-    # and the kill lands mid-run on a fast machine too
     uncached = tmp_path / "uncached.toml"
     uncached.write_text((ROOT / "pipeline" / "config" / "pipeline.toml").read_text(encoding="utf-8")
                         .replace("cache_lines = 20000", "cache_lines = 0"), encoding="utf-8")
+    return folder, uncached
+
+
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_a_killed_run_resumes_without_duplicates_or_half_files(tmp_path, workers):
+    # With 2, the workers outlive the killed parent for a moment: they hold
+    # neither the lock on the folder nor each other's pipes, so the rerun
+    # starts at once and they end.
+    folder, uncached = archive_to_interrupt(tmp_path)
+    out = tmp_path / "out"
     process = subprocess.Popen([VNREPORT, "annotate", str(folder), "--out", str(out), "--workers", workers,
                                 "--config", str(uncached)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.time() + 300
@@ -297,15 +303,8 @@ def test_workers_must_be_a_number_of_processes(tmp_path):
 @pytest.mark.parametrize("signum, status", [
     (signal.SIGINT, 130), pytest.param(signal.SIGTERM, 143, marks=pytest.mark.slow)], ids=["SIGINT", "SIGTERM"])
 def test_an_interrupted_folder_run_stops_cleanly_and_resumes(capsys, tmp_path, signum, status):
-    folder = tmp_path / "in"
-    folder.mkdir()
-    for i in range(6):
-        shutil.copy(DOCUMENTS / "gia-lai-2024-h1.txt", folder / f"report-{i}.txt")
-    shutil.copy(ROOT / "corpus" / "bac-giang-2020-h1-report.txt", folder / "report-9-seed.txt")
+    folder, uncached = archive_to_interrupt(tmp_path)
     out = tmp_path / "out"
-    uncached = tmp_path / "uncached.toml"  # copies of one file cost their full price
-    uncached.write_text((ROOT / "pipeline" / "config" / "pipeline.toml").read_text(encoding="utf-8")
-                        .replace("cache_lines = 20000", "cache_lines = 0"), encoding="utf-8")
     # two worker processes, in a session of their own: the signal goes to all
     # of them, as a terminal's Ctrl-C does
     process = subprocess.Popen([VNREPORT, "annotate", str(folder), "--out", str(out), "--workers", "2",

@@ -1,7 +1,8 @@
 """The sentence classifier: context features, save/load with version check, determinism."""
-import json
 
 import pytest
+
+from conftest import pretend_saved_with_scikit_learn
 
 from pipeline.classify import ModelVersionError, load_classifier, predict, sentence_contexts
 from pipeline.corpus import default_corpus_files, load_documents
@@ -40,10 +41,7 @@ def test_train_save_load_predict_and_refuse_other_versions(tmp_path, documents):
     train_classifier(train_docs, tmp_path / "again")
     again, _ = load_classifier(tmp_path / "again")
     assert predict(again, contexts) == predictions
-    meta_path = tmp_path / "clf" / "meta.json"
-    tampered = json.loads(meta_path.read_text(encoding="utf-8"))
-    tampered["versions"]["scikit-learn"] = "0.24.2"
-    meta_path.write_text(json.dumps(tampered), encoding="utf-8")
+    pretend_saved_with_scikit_learn(tmp_path / "clf", "0.24.2")
     with pytest.raises(ModelVersionError, match="saved with scikit-learn 0.24.2"):
         load_classifier(tmp_path / "clf")
 

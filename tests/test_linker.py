@@ -1,9 +1,10 @@
 """The learned record linker: trained on the reviewed links of training documents."""
-import json
 import shutil
 from pathlib import Path
 
 import pytest
+
+from conftest import pretend_saved_with_scikit_learn
 
 from pipeline.classify import ModelVersionError
 from pipeline.corpus import default_corpus_files, load_documents
@@ -72,10 +73,7 @@ def test_saved_linker_reloads_and_refuses_another_scikit_learn(tmp_path, documen
     again = load_linker(tmp_path / "linker")
     document = documents["thai-nguyen-2022-h1"]
     assert sentence_records(document, "Trong 6 tháng, có 469", again.link) == sentence_records(document, "Trong 6 tháng, có 469", linker.link)
-    meta_path = tmp_path / "linker" / "meta.json"
-    meta = json.loads(meta_path.read_text(encoding="utf-8"))
-    meta["versions"]["scikit-learn"] = "0.24.2"
-    meta_path.write_text(json.dumps(meta), encoding="utf-8")
+    pretend_saved_with_scikit_learn(tmp_path / "linker", "0.24.2")
     with pytest.raises(ModelVersionError, match="record linker was saved with scikit-learn 0.24.2"):
         load_linker(tmp_path / "linker")
 
@@ -86,5 +84,6 @@ def test_models_without_a_linker_fall_back_to_the_hand_written_one(tmp_path):
     shutil.copytree(ROOT / "models" / "classifier", tmp_path / "classifier")
     models = load_models(tmp_path)
     assert models.linker is None
-    records = models.link("Doanh thu tăng 5% so với cùng kỳ.", (0, 33), [Entity(0, 9, "METRIC"), Entity(15, 16, "VALUE"), Entity(16, 17, "UNIT"), Entity(25, 32, "BASELINE")])
+    entities = [Entity(0, 9, "METRIC"), Entity(15, 16, "VALUE"), Entity(16, 17, "UNIT"), Entity(25, 32, "BASELINE")]
+    [records] = models.link_sentences("Doanh thu tăng 5% so với cùng kỳ.", [(0, 33)], [entities])
     assert (records[0]["metric"], records[0]["direction"], records[0]["baseline_type"]) == ("Doanh thu", "up", "same_period")
