@@ -17,7 +17,7 @@ from .config import DEFAULT_CONFIG_PATH, load_toml
 CONSTRUCTIONS_PATH = DEFAULT_CONFIG_PATH.parent / "constructions.toml"
 
 
-def _sentence_hits(document: dict, settings: dict, nlp=None) -> dict[str, list[int]]:
+def sentence_hits(document: dict, settings: dict, nlp=None) -> dict[str, list[int]]:
     """Construction name -> indices of the sentences holding it (a sentence may
     count more than once where the construction repeats in it)."""
     text = document["text"]
@@ -101,7 +101,7 @@ def count_constructions(documents: list[dict], nlp=None, settings: dict | None =
     totals: dict[str, int] = defaultdict(int)
     holders: dict[str, set[str]] = defaultdict(set)
     for document in documents:
-        for name, indices in _sentence_hits(document, settings, nlp).items():
+        for name, indices in sentence_hits(document, settings, nlp).items():
             if indices:
                 totals[name] += len(indices)
                 holders[name].add(document["doc_id"])

@@ -6,7 +6,7 @@ from .classify import MAIN_CLASSES, predict, sentence_contexts
 from .corpus import CLASSES, LABELS
 from .entities import sentence_entities
 from .models import Models, load_models
-from .records import Entity, link_records
+from .records import Entity, link_records, within_spans
 
 
 _BLANK = []
@@ -37,8 +37,6 @@ def predict_document(document: dict, models: Models | None, rules=None) -> dict:
         entities = sentence_entities(models.nlp, models.nlp.make_doc(text), spans)
     objects = [Entity(e["start"], e["end"], e["label"]) for e in entities]
     if models is not None:
-        from .records import within_spans
-
         records = [r for group in models.link_sentences(text, spans, within_spans(spans, objects)) for r in group]
     else:
         records = [r for span in spans for r in link_records(text, span, objects)]
@@ -164,7 +162,7 @@ def breakdown(documents: list[dict], predictions: list[dict]) -> dict:
     records of the sentences that hold it, counted as in ``vnreport corpus
     constructions``): where the next labelling effort pays."""
     from .config import load_toml
-    from .constructions import CONSTRUCTIONS_PATH, _sentence_hits
+    from .constructions import CONSTRUCTIONS_PATH, sentence_hits
 
     by_form: dict[str, list[int]] = {}
     for index, document in enumerate(documents):
@@ -174,7 +172,7 @@ def breakdown(documents: list[dict], predictions: list[dict]) -> dict:
     settings = load_toml(CONSTRUCTIONS_PATH)
     pairs: dict[str, list] = {}
     for document, prediction in zip(documents, predictions):
-        for name, hits in _sentence_hits(document, settings).items():
+        for name, hits in sentence_hits(document, settings).items():
             sentences = set(hits) - {-1}
             if sentences:
                 pairs.setdefault(name, []).append((
