@@ -46,7 +46,7 @@ def time_pos_tag(files: list[Path]) -> tuple[float, int]:
     """underthesea alone on the lines the pipeline tags (one call per line)."""
     from underthesea import pos_tag
 
-    from pipeline.read import read_document
+    from pipeline.io.read import read_document
 
     lines = [line for f in files for line in read_document(f).text.split("\n") if line.strip()]
     pos_tag(lines[0])  # load the model outside the timing
@@ -75,7 +75,7 @@ def time_batch(folder: Path, workers: int, config: Path) -> dict:
     out = Path(tempfile.mkdtemp(prefix="vnreport-bench-"))
     script = (
         "import json, resource, sys, time\n"
-        "from pipeline.batch import run_batch\n"
+        "from pipeline.batch.folder import run_batch\n"
         "started = time.perf_counter()\n"
         f"summary = run_batch({str(folder)!r}, {str(out)!r}, workers={workers}, config_path={str(config)!r},\n"
         "  progress_stream=open('/dev/null', 'w'))\n"
@@ -98,7 +98,7 @@ def time_batch(folder: Path, workers: int, config: Path) -> dict:
 def single_line(sources: list[Path], size: int, unit: str = "chars") -> str:
     """One line of report prose with no break: the repo's paragraphs repeated
     and joined by spaces, cut to ``size`` characters (or UTF-8 bytes)."""
-    from pipeline.read import read_document
+    from pipeline.io.read import read_document
 
     paragraphs = [line.strip() for source in sources for line in read_document(source).text.split("\n") if line.strip()]
     line = " ".join(paragraphs)
@@ -113,8 +113,8 @@ def single_line(sources: list[Path], size: int, unit: str = "chars") -> str:
 def time_split_line(sources: list[Path]) -> None:
     """Sentence splitting on one long line, the case that was quadratic."""
     from pipeline.config import load_config
-    from pipeline.read import RawDocument
-    from pipeline.structure import analyse, split_sentences
+    from pipeline.io.read import RawDocument
+    from pipeline.components.structure import analyse, split_sentences
 
     abbreviations = frozenset(load_config()["structure"]["abbreviations"])
     for size, unit, name in ((200_000, "chars", "200k characters"), (400_000, "chars", "400k characters"),

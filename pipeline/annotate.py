@@ -16,15 +16,15 @@ import numpy
 from spacy.attrs import SENT_START
 from spacy.tokens import Doc
 
-from .config import load_config
-from .read import RawDocument, read_document
-from .structure import Structure, analyse
-from .classify import predict, sentence_contexts
-from .entities import sentence_entities
-from .models import Models, load_models
-from .records import Entity, within_spans
-from .segment import UndertheseaTokenizer, line_problem
-from .write import document_record
+from pipeline.config import load_config
+from pipeline.io.read import RawDocument, read_document
+from pipeline.components.structure import Structure, analyse
+from pipeline.components.sentence_classes import predict, sentence_contexts
+from pipeline.components.entities import sentence_entities
+from pipeline.models import Models, load_models
+from pipeline.components.records import Entity, within_spans
+from pipeline.components.tokenizer import UndertheseaTokenizer, line_problem
+from pipeline.io.write import document_record
 
 
 class StructureAlignmentWarning(UserWarning):

@@ -21,9 +21,9 @@ import warnings
 from contextlib import contextmanager
 from pathlib import Path
 
-from . import __version__
-from .config import ConfigError, load_config
-from .write import OutputError, check_output_file, check_output_folder
+from pipeline import __version__
+from pipeline.config import ConfigError, load_config
+from pipeline.io.write import OutputError, check_output_file, check_output_folder
 
 
 class Interrupted(BaseException):
@@ -83,7 +83,7 @@ def _print_warnings(warned: list[str]) -> None:
 
 
 def _annotate_folder(args: argparse.Namespace) -> int:
-    from .batch import OutputLocked, run_batch
+    from pipeline.batch.folder import OutputLocked, run_batch
 
     if len(args.files) != 1:
         return _error("give one folder (or only files)")
@@ -158,11 +158,11 @@ def _outputs_left(args: argparse.Namespace, written: list[str]) -> str:
 
 
 def _annotate_files(args: argparse.Namespace, config: dict, written: list[str]) -> int:
-    from .annotate import annotate_file, load_pipeline
-    from .read import ReadError
-    from .resources import sample_report
-    from .review_page import write_review_page
-    from .write import AtomicJsonLines, record_rows, write_records_csv, write_records_parquet
+    from pipeline.annotate import annotate_file, load_pipeline
+    from pipeline.io.read import ReadError
+    from pipeline.resources import sample_report
+    from pipeline.io.review_page import write_review_page
+    from pipeline.io.write import AtomicJsonLines, record_rows, write_records_csv, write_records_parquet
 
     files = [Path(f) for f in args.files] or [sample_report()]
     models = load_pipeline(config)
@@ -218,14 +218,14 @@ def _annotate_files(args: argparse.Namespace, config: dict, written: list[str]) 
 
 
 def _corpus_paths(args: argparse.Namespace) -> list[Path]:
-    from .corpus import default_corpus_files
+    from pipeline.corpus.documents import default_corpus_files
 
     return [Path(p) for p in args.paths] or default_corpus_files()
 
 
 def _corpus_check(args: argparse.Namespace) -> int:
-    from .corpus import check_document, load_documents, stats
-    from .segment import blank_pipeline
+    from pipeline.corpus.documents import check_document, load_documents, stats
+    from pipeline.components.tokenizer import blank_pipeline
 
     paths = _corpus_paths(args)
     documents = load_documents(paths)
@@ -248,7 +248,7 @@ def _corpus_check(args: argparse.Namespace) -> int:
 def _corpus_stats(args: argparse.Namespace) -> int:
     import json
 
-    from .corpus import CLASSES, LABELS, load_documents, stats
+    from pipeline.corpus.documents import CLASSES, LABELS, load_documents, stats
 
     counts = stats(load_documents(_corpus_paths(args)))
     if args.json:
@@ -266,7 +266,7 @@ def _corpus_stats(args: argparse.Namespace) -> int:
 
 
 def _corpus_build(args: argparse.Namespace) -> int:
-    from .authoring import build_files, default_annotation_files
+    from pipeline.corpus.authoring import build_files, default_annotation_files
 
     files = [Path(p) for p in args.files] or default_annotation_files()
     return build_files(files, Path(args.corpus), check_tokens=not args.no_tokens)
@@ -275,9 +275,9 @@ def _corpus_build(args: argparse.Namespace) -> int:
 def _corpus_constructions(args: argparse.Namespace) -> int:
     import json
 
-    from .constructions import count_constructions, markdown_table
-    from .corpus import load_documents
-    from .segment import blank_pipeline
+    from pipeline.corpus.constructions import count_constructions, markdown_table
+    from pipeline.corpus.documents import load_documents
+    from pipeline.components.tokenizer import blank_pipeline
 
     nlp = None if args.no_tokens else blank_pipeline()
     rows = count_constructions(load_documents(_corpus_paths(args)), nlp)
@@ -288,10 +288,10 @@ def _corpus_constructions(args: argparse.Namespace) -> int:
 def _corpus_agreement(args: argparse.Namespace) -> int:
     import json
 
-    from .agreement import agreement, markdown
-    from .corpus import load_documents
+    from pipeline.corpus.agreement import agreement, markdown
+    from pipeline.corpus.documents import load_documents
 
-    from .authoring import load
+    from pipeline.corpus.authoring import load
 
     def read(paths: list[Path]) -> list[dict] | None:
         documents = []
@@ -320,8 +320,8 @@ def _corpus_agreement(args: argparse.Namespace) -> int:
 
 
 def _corpus_pre_annotate(args: argparse.Namespace) -> int:
-    from .annotate import annotate_file, load_pipeline
-    from .corpus import document_from_annotated, pre_annotate, save_documents
+    from pipeline.annotate import annotate_file, load_pipeline
+    from pipeline.corpus.documents import document_from_annotated, pre_annotate, save_documents
 
     config = load_config()
     models = load_pipeline(config)
@@ -337,9 +337,9 @@ def _corpus_pre_annotate(args: argparse.Namespace) -> int:
 
 
 def _corpus_export(args: argparse.Namespace) -> int:
-    from .convert import export_documents
-    from .segment import blank_pipeline
-    from .corpus import load_documents
+    from pipeline.corpus.convert import export_documents
+    from pipeline.components.tokenizer import blank_pipeline
+    from pipeline.corpus.documents import load_documents
 
     documents = load_documents(_corpus_paths(args))
     count = export_documents(documents, args.format, args.out, nlp=blank_pipeline() if args.format == "docbin" else None)
@@ -348,8 +348,8 @@ def _corpus_export(args: argparse.Namespace) -> int:
 
 
 def _corpus_import(args: argparse.Namespace) -> int:
-    from .convert import import_documents
-    from .corpus import check_document, load_documents, save_documents
+    from pipeline.corpus.convert import import_documents
+    from pipeline.corpus.documents import check_document, load_documents, save_documents
 
     templates = load_documents([args.template]) if args.template else []
     documents = import_documents(args.file, args.format, templates)
@@ -371,7 +371,7 @@ def _extra_files(values: list[str]) -> list[tuple[str, str]]:
 
 
 def _train(args: argparse.Namespace) -> int:
-    from .train import COMPONENTS, learning_curve, train
+    from pipeline.corpus.train import COMPONENTS, learning_curve, train
 
     if args.learning_curve:
         fractions = tuple(float(f) for f in args.learning_curve.split(","))
@@ -403,9 +403,9 @@ def _train(args: argparse.Namespace) -> int:
 def _evaluate(args: argparse.Namespace) -> int:
     import json
 
-    from .corpus import default_corpus_files, load_documents
-    from .evaluate import evaluate, format_report
-    from .models import load_models
+    from pipeline.corpus.documents import default_corpus_files, load_documents
+    from pipeline.corpus.evaluate import evaluate, format_report
+    from pipeline.models import load_models
 
     documents = load_documents([Path(p) for p in args.paths] or default_corpus_files())
     if args.split != "all":

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .classify import load_classifier
-from .resources import shipped_path
+from pipeline.components.sentence_classes import load_classifier
+from pipeline.resources import shipped_path
 
 
 @dataclass
@@ -20,7 +20,7 @@ class Models:
     def link_sentences(self, text: str, sentences: list[tuple[int, int]], groups: list[list]) -> list[list[dict]]:
         """Records of each sentence of a document (``groups``: its entities),
         by the learned linker when there is one, all its figures at once."""
-        from .records import link_records
+        from pipeline.components.records import link_records
 
         if self.linker:
             return self.linker.link_sentences(text, sentences, groups)
@@ -56,8 +56,8 @@ def load_models(directory: str | Path | None = None) -> Models:
     so the pipeline still reads, segments and structures documents."""
     import spacy
 
-    from . import entities, segment  # noqa: F401  register the tokenizer and components for spacy.load
-    from .segment import blank_pipeline
+    from pipeline.components import entities, tokenizer  # noqa: F401  register the tokenizer and components for spacy.load
+    from pipeline.components.tokenizer import blank_pipeline
 
     directory = Path(directory) if directory else models_dir()
     nlp = spacy.load(directory / "ner") if (directory / "ner" / "config.cfg").exists() else blank_pipeline()
@@ -66,7 +66,7 @@ def load_models(directory: str | Path | None = None) -> Models:
         classifier, meta = load_classifier(directory / "classifier")
     linker = None
     if (directory / "linker" / "model.joblib").exists():
-        from .linker import load_linker
+        from pipeline.components.linker import load_linker
 
         linker = load_linker(directory / "linker")
     return Models(nlp, classifier, meta, model_versions(directory), linker)

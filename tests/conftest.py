@@ -19,14 +19,14 @@ def seed_path() -> Path:
 
 @pytest.fixture(scope="session")
 def seed_raw():
-    from pipeline.read import read_document
+    from pipeline.io.read import read_document
 
     return read_document(SEED)
 
 
 @pytest.fixture(scope="session")
 def seed_structure(seed_raw):
-    from pipeline.structure import analyse
+    from pipeline.components.structure import analyse
 
     return analyse(seed_raw)
 
@@ -59,7 +59,7 @@ def sentence_texts(raw, structure):
 
 def corpus_paragraphs() -> list[str]:
     """The prose paragraphs of the repo's reports, to build long inputs from."""
-    from pipeline.read import read_document
+    from pipeline.io.read import read_document
 
     paths = [SEED, *sorted((ROOT / "corpus" / "documents").glob("*.txt"))]
     return [line.strip() for path in paths for line in read_document(path).text.split("\n") if len(line.strip()) > 40]
@@ -81,7 +81,7 @@ def completes_within(seconds: int):
     """Fail the test if the block has not finished after ``seconds`` (a guard
     against a quadratic pass coming back, generous enough for a slow machine;
     not a timing test). The batch stage's own per-file time limit does the timing."""
-    from pipeline.batch import _time_limit, _Timeout
+    from pipeline.batch.folder import _time_limit, _Timeout
 
     try:
         with _time_limit(seconds):

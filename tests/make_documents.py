@@ -129,7 +129,7 @@ def write_legacy_docx(text: str, path: Path, encoding: str, font: str | None = N
     """
     import docx
 
-    from pipeline.legacy_text import encode_tcvn3, encode_vni
+    from pipeline.io.legacy_text import encode_tcvn3, encode_vni
 
     document = docx.Document()
     document.styles["Normal"].font.name = font or {"tcvn3": ".VnTime", "vni": "VNI-Times"}[encoding]
@@ -170,7 +170,7 @@ def old_tone_placement(text: str) -> str:
 
 def write_legacy_variant(text: str, folder: Path, kind: str) -> Path:
     """``text`` saved the way an old archive holds it; ``kind`` names the way."""
-    from pipeline.legacy_text import encode_tcvn3, encode_vni
+    from pipeline.io.legacy_text import encode_tcvn3, encode_vni
 
     path = folder / ("report.docx" if kind.endswith(".docx") else "report.txt")
     if kind == "tcvn3.txt":

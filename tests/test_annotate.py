@@ -6,7 +6,7 @@ import pytest
 from make_documents import write_legacy_variant
 from pipeline.annotate import annotate_document, annotate_file, section_bounds
 from pipeline.config import load_config
-from pipeline.read import RawDocument
+from pipeline.io.read import RawDocument
 
 from conftest import ROOT, corpus_paragraphs, long_text
 

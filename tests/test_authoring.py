@@ -4,9 +4,9 @@ from pathlib import Path
 
 import pytest
 
-from pipeline import authoring
+from pipeline.corpus import authoring
 from pipeline.cli import main
-from pipeline.corpus import check_document, load_documents
+from pipeline.corpus.documents import check_document, load_documents
 
 FIXTURE = Path(__file__).resolve().parent / "fixtures" / "quang-nam-cut.ann"
 
@@ -76,7 +76,7 @@ def test_problems_name_the_line_and_what_is_wrong(tmp_path, body, message):
 
 def test_gold_documents_survive_a_round_trip_through_the_format():
     gold = load_documents([Path(__file__).resolve().parent.parent / "corpus" / "gold" / "quang-nam-2024-h1.jsonl"])[0]
-    path = Path(authoring.__file__).parent.parent / "corpus" / "review" / "quang-nam-2024-h1.ann"
+    path = Path(__file__).resolve().parent.parent / "corpus" / "review" / "quang-nam-2024-h1.ann"
     rebuilt, problems = authoring.load(path)
     assert problems == []
     assert authoring.to_ann(gold).split("---\n", 1)[1] == path.read_text(encoding="utf-8").split("---\n", 1)[1]
@@ -100,7 +100,7 @@ def test_corpus_build_refuses_a_file_with_problems(tmp_path, capsys):
 
 
 def test_agreement_of_identical_and_of_changed_annotations():
-    from pipeline.agreement import agreement, cohen_kappa
+    from pipeline.corpus.agreement import agreement, cohen_kappa
 
     document, _ = authoring.load(FIXTURE)
     same = agreement([(document, copy.deepcopy(document))])

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.legacy_text import encode_tcvn3
+from pipeline.io.legacy_text import encode_tcvn3
 
 from conftest import FIXTURES, ROOT
 
@@ -154,7 +154,7 @@ def test_the_time_limit_stops_a_thread_that_is_not_the_main_one():
     # Dask runs tasks in worker threads, where SIGALRM cannot reach.
     import threading
 
-    from pipeline.batch import _time_limit, _Timeout
+    from pipeline.batch.folder import _time_limit, _Timeout
 
     outcome = []
 
@@ -224,7 +224,7 @@ def test_the_dask_engine_without_dask_says_how_to_install_it(tmp_path):
 
 # --- the lock on the output folder, symbolic links, interruption --------------
 
-from pipeline.batch import LOCK, OutputLock  # noqa: E402
+from pipeline.batch.folder import LOCK, OutputLock  # noqa: E402
 from pipeline.cli import main  # noqa: E402
 
 
@@ -293,7 +293,7 @@ def test_symbolic_links_are_reported_not_followed(capsys, small_archive, tmp_pat
 
 
 def test_workers_must_be_a_number_of_processes(tmp_path):
-    from pipeline.batch import run_batch
+    from pipeline.batch.folder import run_batch
 
     with pytest.raises(ValueError, match="1 or more, or 0 for one per CPU core"):
         run_batch(tmp_path, tmp_path / "out", workers=-1)
@@ -337,7 +337,7 @@ def test_a_worker_that_dies_is_reported_and_replaced(monkeypatch):
     # multiprocessing.Pool waited for ever for the task of a worker killed
     # mid-file (out of memory, kill -9); now the file is an error and a new
     # worker goes on with the rest.
-    from pipeline import batch
+    from pipeline.batch import folder as batch
 
     def annotate(task):
         if task[1] == "dies.txt":

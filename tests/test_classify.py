@@ -4,9 +4,9 @@ import pytest
 
 from conftest import pretend_saved_with_scikit_learn
 
-from pipeline.classify import ModelVersionError, load_classifier, predict, sentence_contexts
-from pipeline.corpus import default_corpus_files, load_documents
-from pipeline.train import classifier_examples, train_classifier
+from pipeline.components.sentence_classes import ModelVersionError, load_classifier, predict, sentence_contexts
+from pipeline.corpus.documents import default_corpus_files, load_documents
+from pipeline.corpus.train import classifier_examples, train_classifier
 
 
 @pytest.fixture(scope="module")
@@ -58,7 +58,7 @@ def test_contexts_see_neighbours_and_the_directions_of_their_figures(documents):
 
 
 def test_temperature_scaling_lowers_held_out_log_loss_and_keeps_decisions(documents):
-    from pipeline.classify import build_classifier
+    from pipeline.components.sentence_classes import build_classifier
 
     contexts, labels = classifier_examples([documents["bac-giang-2020-h1-report"]])
     model = build_classifier().fit(contexts, labels)

@@ -1,6 +1,6 @@
 """Counting the constructions of real reports in labelled documents."""
-from pipeline import authoring
-from pipeline.constructions import count_constructions, markdown_table
+from pipeline.corpus import authoring
+from pipeline.corpus.constructions import count_constructions, markdown_table
 
 BODY = """I. NÔNG NGHIỆP
 {l}- [M1:Lúa mùa]: [V:7.265|m=1 r=level] [U:ha], giảm [V:1,22|m=1 r=change d=down b=1][U:%] ([V:-90|m=1 r=change d=down b=1] [U:ha]) so với [B1:cùng kỳ|same_period];

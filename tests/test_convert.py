@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.convert import (
+from pipeline.corpus.convert import (
     AlignmentWarning, apply_edits, apply_markup, from_doccano, from_label_studio, sentence_markup,
     to_docbin, to_doccano, to_label_studio, to_markup,
 )
-from pipeline.corpus import default_corpus_files, load_documents
+from pipeline.corpus.documents import default_corpus_files, load_documents
 
 
 @pytest.fixture(scope="module")

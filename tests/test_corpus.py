@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.corpus import check_document, default_corpus_files, load_documents, relink_records, stats
+from pipeline.corpus.documents import check_document, default_corpus_files, load_documents, relink_records, stats
 
 GOLD = default_corpus_files()
 # The corpus before v2: the seed and five short written reports.
@@ -33,7 +33,7 @@ def test_project_corpus_passes_its_own_check(documents, nlp):
 
 def test_every_gold_document_is_built_from_its_reviewed_ann_file(documents):
     """The .ann files are the reviewed source; the gold must not drift from them."""
-    from pipeline.authoring import load
+    from pipeline.corpus.authoring import load
 
     review = Path(__file__).resolve().parent.parent / "corpus" / "review"
     for document in documents:
@@ -61,7 +61,7 @@ def test_corpus_holds_what_generalisation_needs(documents):
 
 
 def test_constructions_of_real_reports_are_covered(documents, nlp):
-    from pipeline.constructions import count_constructions
+    from pipeline.corpus.constructions import count_constructions
 
     missing = [row for row in count_constructions(documents, nlp) if not row["met"]]
     assert missing == []

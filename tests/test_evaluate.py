@@ -3,8 +3,8 @@ import copy
 
 import pytest
 
-from pipeline.corpus import default_corpus_files, load_documents
-from pipeline.evaluate import breakdown, score_predictions
+from pipeline.corpus.documents import default_corpus_files, load_documents
+from pipeline.corpus.evaluate import breakdown, score_predictions
 
 
 @pytest.fixture(scope="module")

@@ -2,7 +2,7 @@
 import pytest
 
 from make_documents import old_tone_placement
-from pipeline.legacy_text import (convert_legacy, decode_tcvn3, decode_vni, encode_tcvn3, encode_vni,
+from pipeline.io.legacy_text import (convert_legacy, decode_tcvn3, decode_vni, encode_tcvn3, encode_vni,
                                   is_vietnamese_syllable, modern_tone_placement)
 
 from conftest import ROOT

@@ -6,10 +6,10 @@ import pytest
 
 from conftest import pretend_saved_with_scikit_learn
 
-from pipeline.classify import ModelVersionError
-from pipeline.corpus import default_corpus_files, load_documents
-from pipeline.linker import examples, load_linker, save_linker, train_linker
-from pipeline.records import Entity, link_records
+from pipeline.components.sentence_classes import ModelVersionError
+from pipeline.corpus.documents import default_corpus_files, load_documents
+from pipeline.components.linker import examples, load_linker, save_linker, train_linker
+from pipeline.components.records import Entity, link_records
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -51,7 +51,7 @@ def test_a_count_does_not_take_the_metric_of_the_next_clause(documents, linker):
 
 
 def test_learned_linker_beats_the_hand_written_one_on_unseen_documents(documents, linker):
-    from pipeline.evaluate import score_records
+    from pipeline.corpus.evaluate import score_records
 
     unseen = [documents[name] for name in ("thai-nguyen-2022-h1", "quang-nam-2024-h1", "vinh-phuc-2018-nong-nghiep")]
 

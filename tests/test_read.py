@@ -7,8 +7,8 @@ import pytest
 
 from make_documents import write_docx, write_legacy_variant, write_pdf
 from pipeline.config import load_config
-from pipeline.read import ReadError, read_document
-from pipeline.structure import analyse
+from pipeline.io.read import ReadError, read_document
+from pipeline.components.structure import analyse
 
 from conftest import FIXTURES, ROOT
 

@@ -1,8 +1,8 @@
 """Records: Vietnamese numbers and the linking of VALUEs on real corpus sentences."""
 import pytest
 
-from pipeline.corpus import default_corpus_files, load_documents
-from pipeline.records import Entity, baseline_type, link_records, parse_number, parse_value
+from pipeline.corpus.documents import default_corpus_files, load_documents
+from pipeline.components.records import Entity, baseline_type, link_records, parse_number, parse_value
 
 
 @pytest.mark.parametrize("text, number", [

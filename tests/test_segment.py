@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.segment import NUMBER, Token, UndertheseaTokenizer, align, blank_pipeline, detach_syllables, recut_numbers
+from pipeline.components.tokenizer import NUMBER, Token, UndertheseaTokenizer, align, blank_pipeline, detach_syllables, recut_numbers
 from pipeline.config import load_config
 
 from conftest import ROOT, completes_within, long_text
@@ -102,7 +102,7 @@ def test_number_pattern_leaves_names_with_digits_whole():
 def test_the_linear_pos_tagger_gives_underthesea_pos_tag_output(seed_raw):
     from underthesea import pos_tag
 
-    from pipeline.segment import PosTagger
+    from pipeline.components.tokenizer import PosTagger
 
     tagger = PosTagger()
     assert tagger._crf is not None  # the fast path, not the fallback

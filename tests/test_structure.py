@@ -1,7 +1,7 @@
 """Headings, sections, sentences and footnotes of the seed and of a fixture."""
 from pipeline.config import load_config
-from pipeline.read import RawDocument, read_document
-from pipeline.structure import analyse, split_sentences
+from pipeline.io.read import RawDocument, read_document
+from pipeline.components.structure import analyse, split_sentences
 
 from conftest import FIXTURES, completes_within, long_text, sentence_texts
 

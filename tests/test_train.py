@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from conftest import FIXTURES
-from pipeline.corpus import default_corpus_files
+from pipeline.corpus.documents import default_corpus_files
 
 pytestmark = pytest.mark.slow
 

@@ -86,7 +86,7 @@ def test_review_page_shows_entities_classes_and_records_in_a_browser(outputs, tm
 
 # --- outputs are as before the run or complete; checked before any work -------
 
-from pipeline.write import AtomicJsonLines, OutputError, check_output_file, check_output_folder, replacing  # noqa: E402
+from pipeline.io.write import AtomicJsonLines, OutputError, check_output_file, check_output_folder, replacing  # noqa: E402
 
 
 def _files(folder: Path) -> dict:

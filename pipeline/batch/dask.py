@@ -13,9 +13,9 @@ import time
 from pathlib import Path
 from typing import Iterator
 
-from .batch import annotate_task, manifest_entry, start_worker
-from .models import model_versions
-from .read import ReadError, check_size
+from pipeline.batch.folder import annotate_task, manifest_entry, start_worker
+from pipeline.models import model_versions
+from pipeline.io.read import ReadError, check_size
 
 try:
     from distributed import Client, LocalCluster, as_completed

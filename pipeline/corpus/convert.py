@@ -12,7 +12,7 @@ import copy
 import re
 import warnings
 
-from .corpus import CLASSES, LABELS, relink_records
+from pipeline.corpus.documents import CLASSES, LABELS, relink_records
 
 MARKUP_CODES = {"METRIC": "M", "VALUE": "V", "UNIT": "U", "BASELINE": "B"}
 CODE_LABELS = {code: label for label, code in MARKUP_CODES.items()}
@@ -321,7 +321,7 @@ def export_documents(documents: list[dict], fmt: str, out, nlp=None) -> int:
     elif fmt == "ann":
         # One file per document into the folder ``out``: the form in which the
         # record links are reviewed and the project's gold is kept.
-        from .authoring import to_ann
+        from pipeline.corpus.authoring import to_ann
 
         out.mkdir(parents=True, exist_ok=True)
         for document in documents:

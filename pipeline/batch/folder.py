@@ -27,9 +27,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator
 
-from .config import load_config
-from .read import SUPPORTED_SUFFIXES
-from .write import replacing
+from pipeline.config import load_config
+from pipeline.io.read import SUPPORTED_SUFFIXES
+from pipeline.io.write import replacing
 
 try:
     import fcntl
@@ -308,7 +308,7 @@ def start_spawned_worker(models_directory, config: dict) -> None:
 
 def load_worker_models(models_directory, config: dict) -> None:
     """Load the models a worker process annotates with, once per process."""
-    from .annotate import load_pipeline
+    from pipeline.annotate import load_pipeline
 
     _WORKER["config"] = config
     _WORKER["models"] = load_pipeline(config, models_directory)
@@ -339,8 +339,8 @@ def annotate_task(task: tuple[str, str, str, bytes | None]) -> tuple[dict, str |
     """
     import warnings
 
-    from .annotate import annotate_file
-    from .read import ReadError
+    from pipeline.annotate import annotate_file
+    from pipeline.io.read import ReadError
 
     path, relative, sha256, data = task
     config, models = _WORKER["config"], _WORKER["models"]
@@ -529,7 +529,7 @@ def run_batch(root: str | os.PathLike, out_dir: str | os.PathLike, workers: int 
     # Timed from the start: importing the libraries and hashing the inputs are
     # part of the one-off cost a run pays before its first document.
     started = time.perf_counter()
-    from .models import model_versions
+    from pipeline.models import model_versions
 
     progress_stream = progress_stream or sys.stderr  # looked up now: whatever stderr is at the time of the run
 
@@ -539,7 +539,7 @@ def run_batch(root: str | os.PathLike, out_dir: str | os.PathLike, workers: int 
     if workers is not None and workers < 0:
         raise ValueError(f"workers must be 1 or more, or 0 for one per CPU core; got {workers}")
     if engine == "dask":
-        from .cluster import run_on_dask  # fails here, before any output, if dask is not installed
+        from pipeline.batch.dask import run_on_dask  # fails here, before any output, if dask is not installed
     config = load_config(config_path)  # a bad config fails here, before any output
     workers = workers or os.cpu_count() or 1
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -599,7 +599,7 @@ def _run_batch_locked(root: Path, out_dir: Path, workers: int, force: bool, mode
 
     try:
         if engine == "dask":
-            from .cluster import run_on_dask
+            from pipeline.batch.dask import run_on_dask
 
             results = run_on_dask(tasks, workers, scheduler, models_directory, config, summary, started)
         else:

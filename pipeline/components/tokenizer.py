@@ -21,7 +21,7 @@ from spacy.tokens import Doc
 from spacy.util import DummyTokenizer, registry
 from spacy.vocab import Vocab
 
-from .config import load_config
+from pipeline.config import load_config
 
 # A number with Vietnamese separators, a fraction, a date or a range. Not
 # glued to a word before it, so "Covid-19", "K44" and "m2" hold no number,

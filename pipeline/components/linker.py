@@ -19,7 +19,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from .records import Entity, baseline_type, link_records
+from pipeline.components.records import Entity, baseline_type, link_records
 
 DECISIONS = ("metric", "parent", "baseline", "baseline_type", "relation", "direction")
 # A candidate is linked when the model gives it at least this probability (and
@@ -325,7 +325,7 @@ def train_linker(train_docs: list[dict], seed: int = 13) -> LearnedLinker:
 
 
 def save_linker(linker: LearnedLinker, directory: str | Path, meta: dict) -> None:
-    from .classify import save_joblib_model
+    from pipeline.components.sentence_classes import save_joblib_model
 
     save_joblib_model(linker.models, directory, {**linker.meta, **meta})
 
@@ -333,7 +333,7 @@ def save_linker(linker: LearnedLinker, directory: str | Path, meta: dict) -> Non
 def load_linker(directory: str | Path) -> LearnedLinker:
     """The saved linker; refuses one made with another scikit-learn, as the
     sentence classifier does."""
-    from .classify import load_joblib_model
+    from pipeline.components.sentence_classes import load_joblib_model
 
     models, meta = load_joblib_model(directory, "record linker", "--linker")
     return LearnedLinker(models, meta)

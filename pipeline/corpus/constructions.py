@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 
-from .config import DEFAULT_CONFIG_PATH, load_toml
+from pipeline.config import DEFAULT_CONFIG_PATH, load_toml
 
 CONSTRUCTIONS_PATH = DEFAULT_CONFIG_PATH.parent / "constructions.toml"
 

@@ -49,7 +49,7 @@ class RuleHints:
     """
 
     def __init__(self):
-        from .rules import RuleAnnotator
+        from pipeline.components.rules import RuleAnnotator
 
         self.rules = RuleAnnotator()
 

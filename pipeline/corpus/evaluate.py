@@ -2,11 +2,11 @@
 side by side, per entity label, per sentence class and per record."""
 from __future__ import annotations
 
-from .classify import MAIN_CLASSES, predict, sentence_contexts
-from .corpus import CLASSES, LABELS
-from .entities import sentence_entities
-from .models import Models, load_models
-from .records import Entity, link_records, within_spans
+from pipeline.components.sentence_classes import MAIN_CLASSES, predict, sentence_contexts
+from pipeline.corpus.documents import CLASSES, LABELS
+from pipeline.components.entities import sentence_entities
+from pipeline.models import Models, load_models
+from pipeline.components.records import Entity, link_records, within_spans
 
 
 _BLANK = []
@@ -14,7 +14,7 @@ _BLANK = []
 
 def _tokenizer_pipeline():
     if not _BLANK:
-        from .segment import blank_pipeline
+        from pipeline.components.tokenizer import blank_pipeline
 
         _BLANK.append(blank_pipeline())
     return _BLANK[0]
@@ -26,7 +26,7 @@ def predict_document(document: dict, models: Models | None, rules=None) -> dict:
     text = document["text"]
     spans = [(s["start"], s["end"]) for s in document["sentences"]]
     if models is None:
-        from .rules import RuleAnnotator
+        from pipeline.components.rules import RuleAnnotator
 
         rules = rules or RuleAnnotator()
         doc = _tokenizer_pipeline().make_doc(text)  # units of counted nouns need the tokens
@@ -161,8 +161,8 @@ def breakdown(documents: list[dict], predictions: list[dict]) -> dict:
     """Scores per document form, and record scores per construction (on the
     records of the sentences that hold it, counted as in ``vnreport corpus
     constructions``): where the next labelling effort pays."""
-    from .config import load_toml
-    from .constructions import CONSTRUCTIONS_PATH, sentence_hits
+    from pipeline.config import load_toml
+    from pipeline.corpus.constructions import CONSTRUCTIONS_PATH, sentence_hits
 
     by_form: dict[str, list[int]] = {}
     for index, document in enumerate(documents):
@@ -196,7 +196,7 @@ def calibration(gold: list[str], scores: list[dict[str, float]]) -> dict:
     """Expected calibration error and log loss of the class probabilities."""
     import numpy
 
-    from .classify import expected_calibration_error
+    from pipeline.components.sentence_classes import expected_calibration_error
 
     classes = sorted(scores[0])
     probabilities = numpy.array([[s.get(c, 0.0) for c in classes] for s in scores])

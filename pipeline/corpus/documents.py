@@ -14,8 +14,8 @@ from collections import Counter
 from pathlib import Path
 from typing import Iterable
 
-from .records import Entity, link_records
-from .resources import shipped_path
+from pipeline.components.records import Entity, link_records
+from pipeline.resources import shipped_path
 
 LABELS = ("METRIC", "VALUE", "UNIT", "BASELINE")
 CLASSES = ("achievement", "limitation", "cause", "task", "other")
@@ -99,7 +99,7 @@ def relink_records(document: dict, keep: bool = True) -> list[dict]:
 
 def pre_annotate(document: dict, annotated, rules=None) -> dict:
     """Proposed entities, classes and records from the rule annotator, for review."""
-    from .rules import RuleAnnotator
+    from pipeline.components.rules import RuleAnnotator
 
     annotator = rules or RuleAnnotator()
     text = document["text"]
@@ -197,7 +197,7 @@ def check_document(document: dict, nlp=None) -> list[str]:
         if not isinstance(record.get("value"), (int, float)):
             problems.append(f"{where}: value {record.get('value')!r} is not a number")
     if nlp is not None:
-        from .convert import misaligned_entities
+        from pipeline.corpus.convert import misaligned_entities
 
         for entity, message in misaligned_entities(document, nlp):
             problems.append(f"{name}: {entity['label']} [{entity['start']}:{entity['end']}] {text[entity['start']:entity['end']]!r}: {message}")

@@ -66,7 +66,7 @@ def render_document(document: dict) -> str:
 
 
 def write_review_page(document: dict, directory: str | os.PathLike) -> Path:
-    from .write import replacing
+    from pipeline.io.write import replacing
 
     path = Path(directory) / f"{document['doc_id']}.html"
     page = render_document(document)

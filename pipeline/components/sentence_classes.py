@@ -31,7 +31,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import FeatureUnion, Pipeline
 from sklearn.preprocessing import FunctionTransformer
 
-from .records import within_spans
+from pipeline.components.records import within_spans
 
 MAIN_CLASSES = ("achievement", "limitation", "cause", "task")
 

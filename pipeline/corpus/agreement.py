@@ -3,8 +3,8 @@ the same documents: span F1 per label, Cohen's kappa of the sentence classes,
 and agreement per record field on the figures both annotated."""
 from __future__ import annotations
 
-from .corpus import CLASSES, LABELS
-from .evaluate import score_entities
+from pipeline.corpus.documents import CLASSES, LABELS
+from pipeline.corpus.evaluate import score_entities
 
 RECORD_FIELDS = ("metric", "unit", "relation", "direction", "baseline", "baseline_type", "qualifier", "parent_metric")
 

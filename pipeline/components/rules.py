@@ -10,8 +10,8 @@ import re
 
 from spacy.tokens import Doc
 
-from .records import Entity, rules_config
-from .structure import Sentence
+from pipeline.components.records import Entity, rules_config
+from pipeline.components.structure import Sentence
 
 # A well-formed Vietnamese number ("." thousands groups, "," decimals), a
 # fraction, a date or a range, with a minus sign after a bracket or a space.

@@ -15,9 +15,9 @@ import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .config import load_config
-from .legacy_text import DECODERS, convert_legacy, decode_tcvn3, modern_tone_placement, restore_heading_capitals
-from .legacy_text import may_be_legacy as may_be_legacy_line
+from pipeline.config import load_config
+from pipeline.io.legacy_text import DECODERS, convert_legacy, decode_tcvn3, modern_tone_placement, restore_heading_capitals
+from pipeline.io.legacy_text import may_be_legacy as may_be_legacy_line
 
 SUPPORTED_SUFFIXES = (".txt", ".docx", ".pdf")
 

@@ -14,10 +14,10 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterator
 
-from . import __version__
+from pipeline import __version__
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .annotate import Annotated
+    from pipeline.annotate import Annotated
 
 
 def document_id(source: str) -> str:

@@ -24,8 +24,8 @@ import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .corpus import BASELINE_TYPES, RELATIONS
-from .records import parse_value, rules_config, _scale
+from pipeline.corpus.documents import BASELINE_TYPES, RELATIONS
+from pipeline.components.records import parse_value, rules_config, _scale
 
 CLASS_TAGS = {"a": "achievement", "l": "limitation", "c": "cause", "t": "task", "o": "other"}
 TAG_OF_CLASS = {label: tag for tag, label in CLASS_TAGS.items()}
@@ -116,9 +116,9 @@ def _parse_attrs(attrs: str | None) -> dict[str, str]:
 
 def to_document(parsed: Parsed, name: str, config: dict | None = None, rules: dict | None = None) -> tuple[dict, list[str]]:
     """The gold corpus document of a parsed .ann file, and its problems."""
-    from .legacy_text import modern_tone_placement
-    from .read import RawDocument, normalise_text
-    from .structure import analyse
+    from pipeline.io.legacy_text import modern_tone_placement
+    from pipeline.io.read import RawDocument, normalise_text
+    from pipeline.components.structure import analyse
 
     problems = list(parsed.problems)
     text = parsed.text
@@ -299,7 +299,7 @@ def load(path: str | Path, config: dict | None = None, nlp=None) -> tuple[dict, 
     parsed = parse(source, str(path))
     document, problems = to_document(parsed, str(path), config)
     if nlp is not None and not problems:
-        from .convert import misaligned_entities
+        from pipeline.corpus.convert import misaligned_entities
 
         text = document["text"]
         for entity, message in misaligned_entities(document, nlp):
@@ -381,7 +381,7 @@ def to_ann(document: dict) -> str:
 
 
 def _guess_baseline_type(baseline: str) -> str:
-    from .records import baseline_type
+    from pipeline.components.records import baseline_type
 
     return baseline_type(baseline) or "other"
 
@@ -399,7 +399,7 @@ def _table(document: dict) -> str:
 
 
 def default_annotation_files() -> list[Path]:
-    from .corpus import corpus_dir
+    from pipeline.corpus.documents import corpus_dir
 
     return sorted((corpus_dir() / "review").glob("*.ann"))
 
@@ -407,7 +407,7 @@ def default_annotation_files() -> list[Path]:
 def _tokenizer():
     import warnings
 
-    from .segment import blank_pipeline
+    from pipeline.components.tokenizer import blank_pipeline
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -422,7 +422,7 @@ def summary(document: dict) -> str:
 
 def write_document(document: dict, corpus: Path) -> None:
     """The text (for a written document) and the gold of one built document."""
-    from .corpus import save_documents
+    from pipeline.corpus.documents import save_documents
 
     if document["source"].startswith("corpus/documents/"):
         (corpus / "documents").mkdir(parents=True, exist_ok=True)
@@ -458,9 +458,9 @@ def build_files(files: list[Path], corpus: Path | None, check_tokens: bool = Tru
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m pipeline.authoring check|records|text|build FILE ...``: the
+    """``python -m pipeline.corpus.authoring check|records|text|build FILE ...``: the
     annotator's loop while writing an .ann file."""
-    parser = argparse.ArgumentParser(prog="python -m pipeline.authoring", description="Check, show and build .ann gold files.")
+    parser = argparse.ArgumentParser(prog="python -m pipeline.corpus.authoring", description="Check, show and build .ann gold files.")
     parser.add_argument("command", choices=["check", "text", "records", "build"])
     parser.add_argument("files", nargs="+", type=Path)
     parser.add_argument("--no-tokens", action="store_true", help="skip the token-boundary check (faster)")

@@ -17,11 +17,11 @@ from pathlib import Path
 
 import numpy
 
-from . import __version__
-from .classify import MAIN_CLASSES, build_classifier, save_classifier, sentence_contexts
-from .config import DEFAULT_CONFIG_PATH
-from .convert import import_documents, to_sentence_docbin
-from .corpus import default_corpus_files, load_documents, text_hash
+from pipeline import __version__
+from pipeline.components.sentence_classes import MAIN_CLASSES, build_classifier, save_classifier, sentence_contexts
+from pipeline.config import DEFAULT_CONFIG_PATH
+from pipeline.corpus.convert import import_documents, to_sentence_docbin
+from pipeline.corpus.documents import default_corpus_files, load_documents, text_hash
 
 NER_CONFIG = DEFAULT_CONFIG_PATH.parent / "ner.cfg"
 SEED = 13
@@ -64,7 +64,7 @@ def train_ner(train_docs: list[dict], dev_docs: list[dict], out_dir: str | Path,
     """Train the NER with spaCy's training loop; the best model goes to ``out_dir``."""
     from spacy.cli.train import train as spacy_train
 
-    from .segment import blank_pipeline
+    from pipeline.components.tokenizer import blank_pipeline
 
     _seed_everything(seed)
     out_dir = Path(out_dir)
@@ -130,7 +130,7 @@ def train_classifier(train_docs: list[dict], out_dir: str | Path, seed: int = SE
 
 def train_record_linker(train_docs: list[dict], out_dir: str | Path, seed: int = SEED) -> dict:
     """The learned record linker, from the reviewed record links of the corpus."""
-    from .linker import save_linker, train_linker
+    from pipeline.components.linker import save_linker, train_linker
 
     _seed_everything(seed)
     linker = train_linker(train_docs, seed)
@@ -154,7 +154,7 @@ _SCORES_OF = {"ner": "entities", "classifier": "classes", "linker": "records"}
 def train(components: tuple[str, ...] = COMPONENTS, paths=None, extra=None, out_dir: str | Path = "models",
           ner_overrides: dict | None = None, seed: int = SEED) -> dict:
     """Train the named components and record their scores in their meta.json."""
-    from .evaluate import evaluate_documents, load_models
+    from pipeline.corpus.evaluate import evaluate_documents, load_models
 
     documents = training_documents(paths, extra)
     splits = by_split(documents)
@@ -187,7 +187,7 @@ def learning_curve(fractions: tuple[float, ...] = (0.25, 0.5, 0.75, 1.0), paths=
     """Models trained on growing shares of the training documents (the seed
     always among them, the others in a fixed shuffled order), each scored on the
     test split: where more labelled reports pay."""
-    from .evaluate import evaluate_documents, load_models
+    from pipeline.corpus.evaluate import evaluate_documents, load_models
 
     documents = training_documents(paths)
     splits = by_split(documents)

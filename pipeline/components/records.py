@@ -10,7 +10,7 @@ from bisect import bisect_left
 from dataclasses import dataclass
 from functools import lru_cache
 
-from .config import DEFAULT_CONFIG_PATH, load_toml
+from pipeline.config import DEFAULT_CONFIG_PATH, load_toml
 
 RULES_PATH = DEFAULT_CONFIG_PATH.parent / "rules.toml"
 

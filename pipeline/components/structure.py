@@ -14,8 +14,8 @@ import re
 from bisect import bisect_left
 from dataclasses import dataclass, field
 
-from .config import load_config
-from .read import RawDocument
+from pipeline.config import load_config
+from pipeline.io.read import RawDocument
 
 LOWER = "a-zđàáảãạăằắẳẵặâầấẩẫậèéẻẽẹêềếểễệìíỉĩịòóỏõọôồốổỗộơờớởỡợùúủũụưừứửữựỳýỷỹỵ"
 UPPER = LOWER.upper()
