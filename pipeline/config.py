@@ -11,6 +11,8 @@ from functools import lru_cache
 from pathlib import Path
 
 DEFAULT_CONFIG_PATH = Path(__file__).parent / "config" / "pipeline.toml"
+# The words the learned parts read as features; a trained pipeline records its hash.
+FEATURES_PATH = DEFAULT_CONFIG_PATH.parent / "features.toml"
 
 
 class ConfigError(Exception):

@@ -1,69 +1,89 @@
-"""Entities stage: the trained spaCy NER (METRIC, VALUE, UNIT, BASELINE), run
-sentence by sentence as it was trained, on the tokens the document already has."""
+"""Entities stage: the trained NER (METRIC, VALUE, UNIT, BASELINE) as one
+component of the pipeline.
+
+The NER is spaCy's own ``tok2vec`` + ``ner``, trained by ``spacy train`` on one
+Doc per sentence (pipeline/config/ner.cfg). It is kept whole, as the nested
+pipeline it was trained as, and run on each sentence of the document: the
+transition-based NER then steps through the sentences of many documents side by
+side in one batch, instead of through one report of thousands of tokens at a
+time, and sees the sentences exactly as in training.
+"""
 from __future__ import annotations
 
+from itertools import islice
+from pathlib import Path
+from typing import Iterable, Iterator
+
 from spacy.language import Language
-from spacy.tokens import Doc
+from spacy.tokens import Doc, Span
 
-# The entities stage runs every component of the NER pipeline, the rule hints included.
-
-def sentence_entities(nlp: Language, doc: Doc, spans: list[tuple[int, int]], batch_size: int = 64) -> list[dict]:
-    """Entities of each character span of ``doc`` (its sentences), in document offsets.
-
-    Each sentence becomes a Doc of its own tokens (``Span.as_doc`` would copy
-    the whole document's arrays once per sentence) and the NER runs over them
-    in batches.
-    """
-    if not nlp.pipeline:
-        return []
-    sentence_docs, offsets = [], []
-    for start, end in spans:
-        span = doc.char_span(start, end, alignment_mode="expand")
-        if span is None or not len(span):
-            continue
-        tokens = list(span)
-        sentence_docs.append(Doc(
-            nlp.vocab,
-            words=[t.text for t in tokens],
-            spaces=[bool(t.whitespace_) for t in tokens[:-1]] + [False],
-            tags=[t.tag_ for t in tokens],
-            pos=[t.pos_ for t in tokens],
-        ))
-        offsets.append(span.start_char)
-    entities = []
-    for offset, sentence_doc in zip(offsets, nlp.pipe(sentence_docs, batch_size=batch_size)):
-        entities.extend(
-            {"start": offset + ent.start_char, "end": offset + ent.end_char, "label": ent.label_}
-            for ent in sentence_doc.ents
-        )
-    return entities
+from pipeline.errors import ModelMissingError
 
 
-class RuleHints:
-    """Writes the rule annotator's proposal for each token into ``token.lemma_``
-    ("R_VALUE", "R_METRIC", ... or "O"), a feature the NER's embedding reads.
+def sentence_doc(vocab, sentence) -> Doc:
+    """A Doc of a sentence's own tokens (``Span.as_doc`` would copy the whole
+    document's arrays once per sentence)."""
+    tokens = list(sentence)
+    return Doc(vocab, words=[t.text for t in tokens],
+               spaces=[bool(t.whitespace_) for t in tokens[:-1]] + [False],
+               tags=[t.tag_ for t in tokens], pos=[t.pos_ for t in tokens])
 
-    The NER then learns where the rules are right instead of relearning number
-    and unit patterns from a few hundred sentences. ``lemma_`` is free: nothing
-    else in the Vietnamese pipeline sets it.
-    """
 
-    def __init__(self):
-        from pipeline.components.rules import RuleAnnotator
+class SentenceNER:
+    """Runs the trained NER pipeline on every sentence (``doc.spans["sentences"]``)
+    and sets ``doc.ents`` in the document's own offsets."""
 
-        self.rules = RuleAnnotator()
+    def __init__(self, batch_size: int = 64):
+        self.batch_size = batch_size
+        self.ner: Language | None = None
+
+    def _require(self) -> Language:
+        if self.ner is None:
+            raise ModelMissingError("the entities component has no trained NER: build the pipeline with "
+                                    "`vnreport train` or load a trained one with pipeline.load()")
+        return self.ner
 
     def __call__(self, doc: Doc) -> Doc:
-        for token in doc:
-            token.lemma_ = "O"
-        for entity in self.rules.entities(doc, doc.text, (0, len(doc.text))):
-            span = doc.char_span(entity.start, entity.end, alignment_mode="expand")
-            if span is not None:
-                for token in span:
-                    token.lemma_ = f"R_{entity.label}"
-        return doc
+        return next(iter(self.pipe([doc])))
+
+    def pipe(self, docs: Iterable[Doc], batch_size: int = 8) -> Iterator[Doc]:
+        ner = self._require()
+        docs = iter(docs)
+        while True:
+            batch = list(islice(docs, batch_size))
+            if not batch:
+                return
+            sentences, owners = [], []
+            for index, doc in enumerate(batch):
+                for sentence in doc.spans.get("sentences", []):
+                    sentences.append(sentence_doc(ner.vocab, sentence))
+                    owners.append((index, sentence.start))
+            found: list[list[Span]] = [[] for _ in batch]
+            for (index, first), predicted in zip(owners, ner.pipe(sentences, batch_size=self.batch_size)):
+                found[index].extend(Span(batch[index], first + ent.start, first + ent.end, label=ent.label_)
+                                    for ent in predicted.ents)
+            for doc, spans in zip(batch, found):
+                doc.ents = spans
+                yield doc
+
+    def to_disk(self, path, exclude=()) -> None:
+        Path(path).mkdir(parents=True, exist_ok=True)
+        self._require().to_disk(Path(path) / "ner")
+
+    def from_disk(self, path, exclude=()) -> "SentenceNER":
+        import spacy
+
+        self.ner = spacy.load(Path(path) / "ner")
+        return self
+
+    def load_trained(self, path) -> None:
+        """Take the NER pipeline ``spacy train`` wrote (its model-best folder)."""
+        import spacy
+
+        self.ner = spacy.load(path)
 
 
-@Language.factory("vnreport_rule_hints_v1")
-def make_rule_hints(nlp: Language, name: str) -> RuleHints:
-    return RuleHints()
+@Language.factory("vnreport_sentence_ner_v1", assigns=["doc.ents"], requires=["doc.spans"],
+                  default_config={"batch_size": 64})
+def make_sentence_ner(nlp: Language, name: str, batch_size: int) -> SentenceNER:
+    return SentenceNER(batch_size)

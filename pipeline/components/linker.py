@@ -19,13 +19,15 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from pipeline.components.records import Entity, baseline_type, link_records
+from pipeline.components.linking import Entity, baseline_type, link_records
+from pipeline.config import FEATURES_PATH, load_toml
 
 DECISIONS = ("metric", "parent", "baseline", "baseline_type", "relation", "direction")
 # A candidate is linked when the model gives it at least this probability (and
 # more than every other candidate of the same value).
 LINK_THRESHOLD = 0.5
 _WORD = re.compile(r"\w+", re.UNICODE)
+_FEATURES = load_toml(FEATURES_PATH)["linker"]
 
 
 def _bucket(number: int) -> str:
@@ -105,8 +107,9 @@ def pair_features(view: SentenceView, value: Entity, candidate: Entity) -> dict:
         "open_bracket": float("(" in between),
         "close_bracket": float(")" in between),
         "line_break": float("\n" in between),
-        "trong_do": float("trong đó" in between.lower()),
-        "so_voi": float("so với" in between.lower() or " so " in f" {between.lower()} "),
+        "trong_do": float(any(w in between.lower() for w in _FEATURES["breakdown_words"])),
+        "so_voi": float(any(w in between.lower() for w in _FEATURES["comparison_phrases"])
+                        or any(f" {w} " in f" {between.lower()} " for w in _FEATURES["comparison_words"])),
         "value_in_bracket": float(value_bracket is not None),
         "candidate_in_bracket": float(candidate_bracket is not None),
         "same_bracket": float(value_bracket is not None and value_bracket == candidate_bracket),
@@ -144,7 +147,7 @@ def value_features(view: SentenceView, value: Entity) -> dict:
     following = _last_words(text[after:after + 40], 99)[:3]
     prefix = text[max(view.start, value.start - 2):value.start]
     features = {
-        "unit=" + (unit_text if unit_text in ("%", "lần", "điểm phần trăm", "bậc") else ("scaled" if unit_text.split()[:1] in (["nghìn"], ["triệu"], ["tỷ"]) else ("other" if unit_text else "none"))): 1.0,
+        "unit=" + (unit_text if unit_text in _FEATURES["unit_names"] else ("scaled" if unit_text.split()[:1] and unit_text.split()[0] in _FEATURES["scale_words"] else ("other" if unit_text else "none"))): 1.0,
         "fraction": float("/" in value_text),
         "range": float(bool(re.search(r"\d\s*[-–]\s*\d", value_text))),
         "negative": float(value_text.startswith(("-", "−"))),

@@ -6,11 +6,14 @@ Word lists are in ``config/rules.toml``.
 """
 from __future__ import annotations
 
+import json
 import re
+from pathlib import Path
 
+from spacy.language import Language
 from spacy.tokens import Doc
 
-from pipeline.components.records import Entity, rules_config
+from pipeline.components.linking import Entity, rules_config
 from pipeline.components.structure import Sentence
 
 # A well-formed Vietnamese number ("." thousands groups, "," decimals), a
@@ -20,19 +23,6 @@ _NUMBER = re.compile(
     rf"(?<![\w./,])(?<![^\W_][\-–])(?:(?<=[(\s])-|^-)?{_NUM}(?:/{_NUM})*(?:\s?[-–]\s?{_NUM})?(?![\w/]*[/\-][A-ZĐ])(?![.,]?\d)"
 )
 _FULL_DATE = re.compile(r"^\d{1,2}/\d{1,2}/\d{2,4}$")
-_VERBS = (
-    "tăng", "giảm", "đạt", "ước đạt", "ước", "chiếm", "bằng", "là", "có", "được", "vượt", "xếp", "đứng", "đóng góp",
-    "góp", "làm giảm", "gấp", "còn", "tiếp đến", "thu", "cấp", "thực hiện", "hoàn thành", "giải ngân", "nộp",
-    "tiếp tục", "đã", "vẫn", "sẽ", "đang", "cũng", "với", "trên", "gần", "khoảng", "hơn",
-)
-_LEADING = re.compile(
-    r"^(?:\s|trong đó|riêng|còn|và|tiếp đến là|tiếp đến|đặc biệt|cụ thể|bao gồm|gồm|như|các|những|khu vực|ngành|toàn tỉnh|đến nay|hiện|"
-    r"trong \d+ tháng(?: đầu năm)?(?: \d{4})?|\d+ tháng(?: đầu năm)?(?: \d{4})?|sáu tháng(?: đầu năm)?(?: \d{4})?|"
-    r"tính đến[^,]*|đến hết[^,]*|năm \d{4}|[-–•:])+",
-    re.IGNORECASE,
-)
-
-
 def _word_list_pattern(words: list[str]) -> str:
     return "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True))
 
@@ -48,10 +38,21 @@ class RuleAnnotator:
         scales = _word_list_pattern(list(units["scales"]))
         measures = _word_list_pattern(units["measures"])
         self._unit = re.compile(
-            rf"^\s?(?:(?:(?:{scales})(?:\s+(?:{measures}))?)|(?:{measures}))(?:/(?:dự án|người|tháng|năm|ha|lớp|hộ|nữ))?(?!\w)"
+            rf"^\s?(?:(?:(?:{scales})(?:\s+(?:{measures}))?)|(?:{measures}))(?:/(?:{_word_list_pattern(units['per'])}))?(?!\w)"
         )
         self._baseline_head = re.compile(rf"^\s*(?:{_word_list_pattern([h for h, _ in baselines['heads']])})(?!\w)")
-        self._comparator = re.compile(r"^\s*(?:so với|so)\s+", re.IGNORECASE)
+        self._comparator = re.compile(rf"^\s*(?:{_word_list_pattern(baselines['compare_words'])})\s+", re.IGNORECASE)
+        metrics = self.rules["metrics"]
+        self._verbs = tuple(metrics["verbs"])
+        self._leading = re.compile(rf"^(?:{'|'.join(metrics['leading'])})+", re.IGNORECASE)
+        classes = self.rules["sentence_classes"]
+        self._contrast = re.compile(rf"(?:,\s*|\s)(?:{_word_list_pattern(classes['contrast'])})(?:,)?\s")
+        self._other_opening = re.compile(rf"^({_word_list_pattern(classes['other_openings'])})")
+        self._cause_opening = re.compile(rf"^({_word_list_pattern(classes['cause_openings'])})\b")
+        self._forecast_opening = re.compile(rf"^({_word_list_pattern(classes['forecast_openings'])})")
+        self._heading_cues = [(label, cue) for label, cue in classes["heading_cues"]]
+        self._limitation = re.compile(rf"(?<!\w)({_word_list_pattern(classes['limitation_words'])})(?!\w)")
+        self._positive = re.compile(rf"(?<!\w)({_word_list_pattern(classes['positive_words'])})(?!\w)")
         # A baseline ends at punctuation (not a dot inside a number), a stop word,
         # or a number other than a year ("chỉ tiêu giao 2.650 công dân").
         self._baseline_stop = re.compile(
@@ -129,12 +130,12 @@ class RuleAnnotator:
         clause_start = cut + 1
         clause = masked[clause_start:]
         verb = None
-        for word in _VERBS:
+        for word in self._verbs:
             for match in re.finditer(rf"(?<!\w){re.escape(word)}(?!\w)", clause, re.IGNORECASE):
                 if verb is None or match.start() < verb:
                     verb = match.start()
         noun_phrase = clause[:verb] if verb is not None else ""
-        lead = _LEADING.match(noun_phrase)
+        lead = self._leading.match(noun_phrase)
         offset = lead.end() if lead else 0
         phrase = noun_phrase[offset:].rstrip()
         if not re.search(r"[^\W\d_]", phrase) or len(phrase.split()) > 10 or re.search(r"\d|[()…]", phrase):
@@ -171,38 +172,103 @@ class RuleAnnotator:
 
     def sentence_class(self, text: str, section: list[str], is_footnote: bool = False) -> str:
         lowered = text.lower()
-        main = re.split(r"(?:,\s*|\s)(?:song|nhưng|tuy nhiên)(?:,)?\s", lowered)[-1]
-        if not section and not is_footnote or re.match(r"^(trên đây là|nơi nhận)", lowered):
+        main = self._contrast.split(lowered)[-1]
+        if not section and not is_footnote or self._other_opening.match(lowered):
             return "other"
         if text.isupper():
             return "other"
-        if re.match(r"^(do|nguyên nhân|kết quả này có được nhờ|sở dĩ|vì)\b", lowered):
+        if self._cause_opening.match(lowered):
             return "cause"
-        if re.match(r"^dự báo", lowered):
+        if self._forecast_opening.match(lowered):
             return "other"
         # The deepest heading with a cue decides: "1. Tồn tại, hạn chế" under
         # "II. HẠN CHẾ VÀ NGUYÊN NHÂN" holds limitations, not causes.
-        cues = (
-            ("cause", r"NGUYÊN NHÂN"), ("other", r"DỰ BÁO"),
-            ("task", r"NHIỆM VỤ|GIẢI PHÁP|PHƯƠNG HƯỚNG|KIẾN NGHỊ|KẾ HOẠCH .*CUỐI NĂM"),
-            # "tháo gỡ khó khăn", "khắc phục hạn chế" name a task, not a shortcoming.
-            ("limitation", r"(?<!GỠ )(?<!PHỤC )(?:HẠN CHẾ|TỒN TẠI|KHÓ KHĂN|YẾU KÉM)"),
-        )
         for heading in reversed([h.upper() for h in section]):
-            found = [(heading.find(m.group()), label) for label, cue in cues for m in [re.search(cue, heading)] if m]
+            found = [(heading.find(m.group()), label) for label, cue in self._heading_cues for m in [re.search(cue, heading)] if m]
             if found:
                 label = min(found)[1] if len(found) > 1 else found[0][1]
                 if label == "task" and is_footnote:
                     break
                 return label
-        limitation = re.search(
-            r"(?<!\w)(còn|chưa|hạn chế|khó khăn|chậm|bất cập|vướng mắc|giảm mạnh|thấp|tiềm ẩn|nguy cơ|ảnh hưởng nặng nề|gián đoạn|đình trệ)(?!\w)",
-            main,
-        )
-        if limitation and not re.search(r"(?<!\w)(tăng|đạt|hoàn thành|được)(?!\w)", main[: limitation.start()]):
+        limitation = self._limitation.search(main)
+        if limitation and not self._positive.search(main[: limitation.start()]):
             return "limitation"
         return "achievement"
 
 
 LABELS = ("METRIC", "VALUE", "UNIT", "BASELINE")
 CLASSES = ("achievement", "limitation", "cause", "task", "other")
+
+
+def save_rules(rules: dict, path) -> None:
+    """The rules a component runs with, saved in its folder of the model."""
+    path = Path(path)
+    path.mkdir(parents=True, exist_ok=True)
+    (path / "rules.json").write_text(json.dumps(rules, ensure_ascii=False, indent=2), encoding="utf-8")
+
+
+def load_rules(path) -> dict:
+    return json.loads((Path(path) / "rules.json").read_text(encoding="utf-8"))
+
+
+class RuleEntities:
+    """The rule annotator's METRIC, VALUE, UNIT and BASELINE spans as ``doc.ents``:
+    the entities of the rule baseline (pipeline/config/rules.cfg). The rules
+    are read from rules.toml when the pipeline is built and saved with it."""
+
+    def __init__(self, rules: dict | None = None):
+        self.annotator = RuleAnnotator(rules)
+
+    def __call__(self, doc: Doc) -> Doc:
+        from spacy.util import filter_spans
+
+        spans = []
+        for sentence in doc.spans.get("sentences", []):
+            for entity in self.annotator.entities(doc, doc.text, (sentence.start_char, sentence.end_char)):
+                span = doc.char_span(entity.start, entity.end, label=entity.label, alignment_mode="expand")
+                if span is not None and len(span):
+                    spans.append(span)
+        doc.ents = filter_spans(spans)
+        return doc
+
+    def to_disk(self, path, exclude=()) -> None:
+        save_rules(self.annotator.rules, path)
+
+    def from_disk(self, path, exclude=()) -> "RuleEntities":
+        self.annotator = RuleAnnotator(load_rules(path))
+        return self
+
+
+class RuleSentenceClasses:
+    """The rule annotator's class for each sentence (``Span._.label``), the rule
+    baseline's stand-in for the trained classifier."""
+
+    def __init__(self, rules: dict | None = None):
+        self.annotator = RuleAnnotator(rules)
+
+    def __call__(self, doc: Doc) -> Doc:
+        labels = []
+        for sentence in doc.spans.get("sentences", []):
+            sentence._.label = self.annotator.sentence_class(sentence.text, sentence._.section or [], sentence._.is_footnote)
+            sentence._.scores = {}
+            labels.append(sentence._.label)
+        for record in doc._.records or []:
+            record["sentence_class"] = labels[record["sentence"]]
+        return doc
+
+    def to_disk(self, path, exclude=()) -> None:
+        save_rules(self.annotator.rules, path)
+
+    def from_disk(self, path, exclude=()) -> "RuleSentenceClasses":
+        self.annotator = RuleAnnotator(load_rules(path))
+        return self
+
+
+@Language.factory("vnreport_rule_entities_v1", assigns=["doc.ents"], requires=["doc.spans"])
+def make_rule_entities(nlp: Language, name: str) -> RuleEntities:
+    return RuleEntities()
+
+
+@Language.factory("vnreport_rule_sentence_classes_v1", assigns=["span._.label"], requires=["doc.spans"])
+def make_rule_sentence_classes(nlp: Language, name: str) -> RuleSentenceClasses:
+    return RuleSentenceClasses()

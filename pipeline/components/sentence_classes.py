@@ -30,14 +30,13 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import FeatureUnion, Pipeline
 from sklearn.preprocessing import FunctionTransformer
+from spacy.language import Language
 
-from pipeline.components.records import within_spans
+from pipeline.config import FEATURES_PATH, load_toml
+from pipeline.errors import ModelMissingError, ModelVersionError
+from pipeline.components.linking import within_spans
 
 MAIN_CLASSES = ("achievement", "limitation", "cause", "task")
-
-
-class ModelVersionError(RuntimeError):
-    """A saved model was made with other library versions than the ones installed."""
 
 
 def sentence_contexts(text: str, sentences: list[dict], entities: list[dict], records: list[dict] | None = None) -> list[dict]:
@@ -101,7 +100,9 @@ def select_next(contexts: list[dict]) -> list[str]:
     return [c.get("next", "").lower() for c in contexts]
 
 
-_DOWN_WORDS = re.compile(r"\b(giảm|chậm|chưa|thấp|khó khăn|hạn chế|bất cập|sụt|thiếu|còn)\b")
+_FEATURES = load_toml(FEATURES_PATH)["sentence_classes"]
+_DOWN_WORDS = re.compile(rf"\b({'|'.join(re.escape(w) for w in _FEATURES['down_words'])})\b")
+_CAUSE_OPENING = re.compile(rf"^({'|'.join(re.escape(w) for w in _FEATURES['cause_openings'])})\b")
 
 
 def select_directions(contexts: list[dict]) -> list[dict]:
@@ -130,7 +131,7 @@ def select_context(contexts: list[dict]) -> list[dict]:
             "baselines": min(c["baselines"], 5) / 5,
             "has_values": float(c["values"] > 0),
             "first_word=" + c["first_word"]: 1.0,
-            "opens_with_cause": float(bool(re.match(r"^(do|nguyên nhân|vì)\b", c["text"].lower()))),
+            "opens_with_cause": float(bool(_CAUSE_OPENING.match(c["text"].lower()))),
             "upper": float(c["text"].isupper()),
         }
         for c in contexts
@@ -263,3 +264,45 @@ def predict(model: Pipeline, contexts: list[dict]) -> list[tuple[str, dict[str, 
         scores = {label: round(float(p), 4) for label, p in zip(classes, row)}
         results.append((max(scores, key=scores.get), scores))
     return results
+
+
+class SentenceClasses:
+    """The trained classifier's class and class probabilities for every sentence
+    (``Span._.label``, ``Span._.scores``); each record gets its sentence's class.
+    Saved as model.joblib with a meta.json recording the library versions."""
+
+    def __init__(self):
+        self.model = None
+        self.meta: dict = {}
+
+    def __call__(self, doc):
+        if self.model is None:
+            raise ModelMissingError("the sentence_classes component has no trained classifier: build the pipeline "
+                                    "with `vnreport train` or load a trained one with pipeline.load()")
+        sentences = list(doc.spans.get("sentences", []))
+        records = doc._.records or []
+        contexts = sentence_contexts(
+            doc.text,
+            [{"start": s.start_char, "end": s.end_char, "section": s._.section, "is_footnote": s._.is_footnote}
+             for s in sentences],
+            [{"start": e.start_char, "end": e.end_char, "label": e.label_} for e in doc.ents],
+            records)
+        predicted = predict(self.model, contexts)
+        for sentence, (label, scores) in zip(sentences, predicted):
+            sentence._.label, sentence._.scores = label, scores
+        for record in records:
+            record["sentence_class"] = predicted[record["sentence"]][0]
+        return doc
+
+    def to_disk(self, path, exclude=()) -> None:
+        save_classifier(self.model, path, self.meta)
+
+    def from_disk(self, path, exclude=()) -> "SentenceClasses":
+        self.model, self.meta = load_classifier(path)
+        return self
+
+
+@Language.factory("vnreport_sentence_classes_v1", assigns=["span._.label", "span._.scores"],
+                  requires=["doc.spans", "doc._.records"])
+def make_sentence_classes(nlp: Language, name: str) -> SentenceClasses:
+    return SentenceClasses()

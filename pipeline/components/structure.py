@@ -11,11 +11,23 @@ footnote mark stood the body has a line break, so the line after it starts with
 from __future__ import annotations
 
 import re
+import warnings
 from bisect import bisect_left
 from dataclasses import dataclass, field
 
-from pipeline.config import load_config
-from pipeline.io.read import RawDocument
+import json
+from pathlib import Path
+
+import numpy
+from spacy.attrs import SENT_START
+from spacy.language import Language
+from spacy.tokens import Doc
+
+from pipeline.components.extensions import add_warnings
+from pipeline.config import DEFAULT_CONFIG_PATH, load_toml
+from pipeline.io.read import Footnote, RawDocument
+
+STRUCTURE_SETTINGS = DEFAULT_CONFIG_PATH.parent / "structure.toml"
 
 LOWER = "a-zđàáảãạăằắẳẵặâầấẩẫậèéẻẽẹêềếểễệìíỉĩịòóỏõọôồốổỗộơờớởỡợùúủũụưừứửữựỳýỷỹỵ"
 UPPER = LOWER.upper()
@@ -24,7 +36,6 @@ ROMAN = r"(?:XV|XIV|XIII|XII|XI|X|IX|VIII|VII|VI|V|IV|III|II|I)"
 # Kind of heading -> pattern on the stripped paragraph. Order matters: roman
 # numerals are tried before single capital letters so "I." is a roman heading.
 HEADING_KINDS = (
-    ("part", re.compile(r"^PH[ẦA]N\s+(?:TH[ỨU]\s+)?(?:NH[ẤA]T|HAI|BA|B[ỐO]N|T[ƯU]|N[ĂA]M|S[ÁA]U|[IVX]+|\d+)\b", re.IGNORECASE)),
     ("roman", re.compile(rf"^{ROMAN}[.)]\s+\S")),
     ("letter", re.compile(rf"^[A-HJ-UWYZĐ][.)]\s+[{UPPER}0-9\"“(]")),
     ("number", re.compile(rf"^\d{{1,2}}(?:\.\d{{1,2}})*(?:\.\s*|\)\s*|\s+)(?=[{UPPER}\"“(])")),
@@ -152,11 +163,12 @@ def split_sentences(text: str, start: int, end: int, abbreviations: frozenset[st
     return spans
 
 
-def _heading_kind(paragraph: str, max_chars: int) -> tuple[str, str] | None:
-    """(kind, label) of a heading paragraph, or None for prose."""
+def _heading_kind(paragraph: str, max_chars: int, part: re.Pattern) -> tuple[str, str] | None:
+    """(kind, label) of a heading paragraph, or None for prose. ``part``: the
+    pattern of a part heading ("PHẦN THỨ NHẤT"), tried first."""
     if len(paragraph) > max_chars:
         return None
-    for kind, pattern in HEADING_KINDS:
+    for kind, pattern in (("part", part), *HEADING_KINDS):
         if pattern.match(paragraph):
             if kind == "number":
                 label = _NUMBER_LABEL.match(paragraph).group(1)
@@ -184,9 +196,10 @@ def _find_footnote_zone(text: str, lines: list[tuple[int, int]], marks: tuple[st
     return zone
 
 
-def analyse(document: RawDocument | str, config: dict | None = None) -> Structure:
-    """Headings, sentences with section paths, and footnotes linked to citations."""
-    settings = (config or load_config())["structure"]
+def analyse(document: RawDocument | str, settings: dict | None = None) -> Structure:
+    """Headings, sentences with section paths, and footnotes linked to citations
+    (``settings``: those of structure.toml)."""
+    settings = settings or load_toml(STRUCTURE_SETTINGS)
     if isinstance(document, str):
         document = RawDocument(source="<text>", text=document, format="txt")
     text = document.text
@@ -195,6 +208,7 @@ def analyse(document: RawDocument | str, config: dict | None = None) -> Structur
     abbreviations = frozenset(settings["abbreviations"])
     header_patterns = [re.compile(p) for p in settings["header_patterns"]]
     authority_patterns = [re.compile(p) for p in settings["authority_patterns"]]
+    part_heading = re.compile(settings["part_heading"], re.IGNORECASE)
 
     def is_header(paragraph: str) -> bool:
         return any(p.search(paragraph) for p in header_patterns) or (
@@ -267,7 +281,7 @@ def analyse(document: RawDocument | str, config: dict | None = None) -> Structur
         if index < settings["header_lines"] and is_header(paragraph):
             headings.append(Heading(s, e, 0, paragraph, "header"))
             continue
-        kind = _heading_kind(paragraph, settings["max_heading_chars"]) if single else None
+        kind = _heading_kind(paragraph, settings["max_heading_chars"], part_heading) if single else None
         if kind is not None:
             kinds = [k for k, _ in stack]
             if kind[0] in kinds:
@@ -313,3 +327,101 @@ def analyse(document: RawDocument | str, config: dict | None = None) -> Structur
             sentences.append(Sentence(a, b, list(section), is_footnote=True, footnote=i))
         footnotes.append(link)
     return Structure(headings=headings, sentences=sentences, footnotes=footnotes, warnings=warnings)
+
+
+class StructureAlignmentWarning(UserWarning):
+    """A sentence or heading boundary fell inside a token."""
+
+
+def _span(doc: Doc, start: int, end: int, label: str, problems: list[str]):
+    """The tokens of [start:end]; a boundary inside a token is widened to the
+    token and reported, never dropped."""
+    span = doc.char_span(start, end, label=label, alignment_mode="strict")
+    if span is None:
+        span = doc.char_span(start, end, label=label, alignment_mode="expand")
+        if span is not None:
+            problems.append(f"boundary of text [{start}:{end}] falls inside a token; "
+                            f"widened to [{span.start_char}:{span.end_char}]")
+    return span
+
+
+def attach_structure(doc: Doc, structure: Structure) -> None:
+    """Sentence starts, and the sentences, headings and footnotes as span groups
+    with their attributes (``Span._.section``, ``._.level``, ``._.mark`` ...)."""
+    problems: list[str] = []
+    sentences, headings, footnotes = [], [], []
+    for sentence in structure.sentences:
+        span = _span(doc, sentence.start, sentence.end, "SENTENCE", problems)
+        if span is None or not len(span):
+            raise ValueError(f"sentence [{sentence.start}:{sentence.end}] holds no token")
+        span._.section = list(sentence.section)
+        span._.is_footnote = sentence.is_footnote
+        span._.footnote = sentence.footnote
+        span._.cites = list(sentence.cites)
+        sentences.append(span)
+    for heading in structure.headings:
+        span = _span(doc, heading.start, heading.end, heading.kind, problems)
+        if span is not None and len(span):
+            span._.level = heading.level
+            headings.append(span)
+    for footnote in structure.footnotes:
+        span = _span(doc, footnote.start, footnote.end, "FOOTNOTE", problems)
+        if span is not None:
+            span._.mark, span._.cited_at, span._.cited_in = footnote.mark, footnote.cited_at, footnote.cited_in
+            footnotes.append(span)
+    # One array write: assigning token.is_sent_start one by one re-checks the
+    # whole Doc each time and costs seconds on a report.
+    if len(doc):
+        sent_starts = numpy.full((len(doc), 1), -1, dtype="int64")
+        for span in sentences + headings:
+            sent_starts[span.start, 0] = 1
+        sent_starts[0, 0] = 1
+        doc.from_array([SENT_START], sent_starts.view("uint64"))
+    doc.spans["sentences"] = sentences
+    doc.spans["headings"] = headings
+    doc.spans["footnotes"] = footnotes
+    add_warnings(doc, structure.warnings + problems)
+    for problem in problems:
+        warnings.warn(problem, StructureAlignmentWarning, stacklevel=2)
+
+
+def given_structure(sentences: list) -> Structure:
+    """The structure of a text whose sentences are given: (start, end, section, is_footnote)."""
+    return Structure(headings=[], footnotes=[], sentences=[
+        Sentence(start, end, list(section or []), bool(is_footnote)) for start, end, section, is_footnote in sentences])
+
+
+class StructureComponent:
+    """Headings, sections, sentences and footnotes of a report (see ``analyse``).
+
+    A Doc whose sentences are given (``doc._.given_sentences``, a labelled
+    corpus document) keeps them, so that predictions line up with the gold.
+    """
+
+    def __init__(self, settings: dict | None = None):
+        self.settings = settings or load_toml(STRUCTURE_SETTINGS)
+
+    def __call__(self, doc: Doc) -> Doc:
+        if doc._.given_sentences is not None:
+            structure = given_structure(doc._.given_sentences)
+        else:
+            declared = doc._.declared_footnotes
+            raw = RawDocument(source=doc._.source or "<text>", text=doc.text, format=doc._.format or "txt",
+                              footnotes=None if declared is None else [Footnote(*f) for f in declared])
+            structure = analyse(raw, self.settings)
+        attach_structure(doc, structure)
+        return doc
+
+    def to_disk(self, path, exclude=()) -> None:
+        path = Path(path)
+        path.mkdir(parents=True, exist_ok=True)
+        (path / "settings.json").write_text(json.dumps(self.settings, ensure_ascii=False, indent=2), encoding="utf-8")
+
+    def from_disk(self, path, exclude=()) -> "StructureComponent":
+        self.settings = json.loads((Path(path) / "settings.json").read_text(encoding="utf-8"))
+        return self
+
+
+@Language.factory("vnreport_structure_v1", assigns=["token.is_sent_start", "doc.spans"])
+def make_structure(nlp: Language, name: str) -> StructureComponent:
+    return StructureComponent()
