@@ -88,16 +88,22 @@ def _annotate_folder(args: argparse.Namespace) -> int:
     if len(args.files) != 1:
         return _error("give one folder (or only files)")
     folder = args.files[0]
+    from pipeline.errors import ModelMissingError, ModelVersionError
+    from pipeline.language import check_model
+
     try:
         load_config(args.config)
         check_output_folder(args.out, "--out")
+        check_model(args.models)
+    except (ModelMissingError, ModelVersionError) as error:
+        return _error(str(error))
     except ConfigError as error:
         return _error(f"--config {error}")
     except OutputError as error:
         return _error(str(error))
     engine = "dask" if args.scheduler else args.engine
     try:
-        summary = run_batch(folder, args.out, workers=args.workers, force=args.force, config_path=args.config,
+        summary = run_batch(folder, args.out, workers=args.workers, force=args.force, config_path=args.config, models_directory=args.models,
                             engine=engine, scheduler=args.scheduler)
     except ImportError as error:
         return _error(str(error))
@@ -157,27 +163,43 @@ def _outputs_left(args: argparse.Namespace, written: list[str]) -> str:
     return "; ".join(parts)
 
 
+def _load_pipeline(path=None):
+    """The trained pipeline, or None after printing why it cannot be used."""
+    import pipeline
+    from pipeline.errors import ModelMissingError, ModelVersionError
+
+    try:
+        return pipeline.load(path)
+    except (ModelMissingError, ModelVersionError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return None
+
+
 def _annotate_files(args: argparse.Namespace, config: dict, written: list[str]) -> int:
-    from pipeline.annotate import annotate_file, load_pipeline
+    from pipeline.annotate import annotate_file, warm_up
     from pipeline.io.read import ReadError
-    from pipeline.resources import sample_report
     from pipeline.io.review_page import write_review_page
-    from pipeline.io.write import AtomicJsonLines, record_rows, write_records_csv, write_records_parquet
+    from pipeline.io.write import AtomicJsonLines, document_record, record_rows, write_records_csv, write_records_parquet
+    from pipeline.resources import sample_report
 
     files = [Path(f) for f in args.files] or [sample_report()]
-    models = load_pipeline(config)
+    nlp = _load_pipeline(args.models)
+    if nlp is None:
+        return 2
+    warm_up(nlp)
     failed = 0
     started = time.perf_counter()
     rows: list[dict] = []
     warned: list[str] = []
     with AtomicJsonLines(args.out) as out:
         for path in files:
+            file_started = time.perf_counter()
             try:
                 with warnings.catch_warnings():
                     # Alignment problems are kept in the document's "warnings"
                     # field; on the terminal they are listed after the summary.
                     warnings.simplefilter("ignore")
-                    annotated = annotate_file(path, models=models, config=config)
+                    doc = annotate_file(nlp, path, config)
             except ReadError as error:
                 failed += 1
                 print(f"error: {error}", file=sys.stderr)
@@ -186,19 +208,18 @@ def _annotate_files(args: argparse.Namespace, config: dict, written: list[str]) 
                 failed += 1
                 print(f"error: {path}: {type(error).__name__}: {error}", file=sys.stderr)
                 continue
-            document = annotated.record(with_tokens=args.tokens)
+            document = document_record(doc, with_tokens=args.tokens)
             out.write(document)
             rows.extend(record_rows(document))
             if args.html:
                 write_review_page(document, args.html)
-            structure = annotated.structure
-            warned.extend(f"{path}: {warning}" for warning in structure.warnings)
-            in_notes = sum(s.is_footnote for s in structure.sentences)
+            warned.extend(f"{path}: {warning}" for warning in document["warnings"])
+            in_notes = sum(s["is_footnote"] for s in document["sentences"])
             print(
-                f"{path}: {len(structure.headings)} headings, {len(structure.sentences)} sentences "
-                f"({in_notes} in {len(structure.footnotes)} footnotes), {len(annotated.doc)} tokens, "
-                f"{len(annotated.entities)} entities, {len(annotated.records)} records, "
-                f"{_plural(len(structure.warnings), 'warning')}, {annotated.seconds:.1f} s"
+                f"{path}: {len(document['headings'])} headings, {len(document['sentences'])} sentences "
+                f"({in_notes} in {len(document['footnotes'])} footnotes), {len(doc)} tokens, "
+                f"{len(document['entities'])} entities, {len(document['records'])} records, "
+                f"{_plural(len(document['warnings']), 'warning')}, {time.perf_counter() - file_started:.1f} s"
             )
     seconds = time.perf_counter() - started
     if not out.written:
@@ -225,11 +246,11 @@ def _corpus_paths(args: argparse.Namespace) -> list[Path]:
 
 def _corpus_check(args: argparse.Namespace) -> int:
     from pipeline.corpus.documents import check_document, load_documents, stats
-    from pipeline.components.tokenizer import blank_pipeline
+    from pipeline.language import tokenizer_pipeline
 
     paths = _corpus_paths(args)
     documents = load_documents(paths)
-    nlp = None if args.no_tokens else blank_pipeline()
+    nlp = None if args.no_tokens else tokenizer_pipeline()
     problems = []
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -277,9 +298,9 @@ def _corpus_constructions(args: argparse.Namespace) -> int:
 
     from pipeline.corpus.constructions import count_constructions, markdown_table
     from pipeline.corpus.documents import load_documents
-    from pipeline.components.tokenizer import blank_pipeline
+    from pipeline.language import tokenizer_pipeline
 
-    nlp = None if args.no_tokens else blank_pipeline()
+    nlp = None if args.no_tokens else tokenizer_pipeline()
     rows = count_constructions(load_documents(_corpus_paths(args)), nlp)
     print(json.dumps(rows, ensure_ascii=False, indent=2) if args.json else markdown_table(rows))
     return 0
@@ -320,29 +341,38 @@ def _corpus_agreement(args: argparse.Namespace) -> int:
 
 
 def _corpus_pre_annotate(args: argparse.Namespace) -> int:
-    from pipeline.annotate import annotate_file, load_pipeline
-    from pipeline.corpus.documents import document_from_annotated, pre_annotate, save_documents
+    import pipeline
+    from pipeline.annotate import annotate_file
+    from pipeline.corpus.documents import document_from_doc, save_documents
+    from pipeline.io.read import ReadError
 
     config = load_config()
-    models = load_pipeline(config)
+    nlp = pipeline.load("rules")
     documents = []
     for path in args.files:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            annotated = annotate_file(path, models=models, config=config)
-        documents.append(pre_annotate(document_from_annotated(annotated, split=args.split, origin=args.origin), annotated))
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                doc = annotate_file(nlp, path, config)
+        except ReadError as error:
+            print(f"error: {error}", file=sys.stderr)
+            continue
+        documents.append(document_from_doc(doc, split=args.split, origin=args.origin, labelled=True))
+    if not documents:
+        print(f"wrote nothing: every file failed; {args.out} left as it was")
+        return 1
     save_documents(documents, args.out)
     print(f"wrote {len(documents)} pre-annotated document(s) to {args.out}: review every sentence before using them as gold")
-    return 0
+    return 0 if len(documents) == len(args.files) else 1
 
 
 def _corpus_export(args: argparse.Namespace) -> int:
     from pipeline.corpus.convert import export_documents
-    from pipeline.components.tokenizer import blank_pipeline
     from pipeline.corpus.documents import load_documents
+    from pipeline.language import tokenizer_pipeline
 
     documents = load_documents(_corpus_paths(args))
-    count = export_documents(documents, args.format, args.out, nlp=blank_pipeline() if args.format == "docbin" else None)
+    count = export_documents(documents, args.format, args.out, nlp=tokenizer_pipeline() if args.format == "docbin" else None)
     print(f"exported {count} document(s) as {args.format} to {args.out}")
     return 0
 
@@ -361,42 +391,33 @@ def _corpus_import(args: argparse.Namespace) -> int:
     return 1 if problems else 0
 
 
-def _extra_files(values: list[str]) -> list[tuple[str, str]]:
-    """FILE or FORMAT:FILE, FORMAT one of jsonl, label-studio, doccano."""
-    extra = []
-    for value in values:
-        fmt, _, path = value.partition(":") if value.split(":", 1)[0] in ("jsonl", "label-studio") else ("", "", value)
-        extra.append((path, fmt or ("label-studio" if value.endswith(".json") else "jsonl")))
-    return extra
-
-
 def _train(args: argparse.Namespace) -> int:
-    from pipeline.corpus.train import COMPONENTS, learning_curve, train
+    import json
 
+    from pipeline.corpus.train import STEPS, WORKFLOW, learning_curve, run_workflow
+
+    corpus = args.corpus or None
     if args.learning_curve:
         fractions = tuple(float(f) for f in args.learning_curve.split(","))
-        rows = learning_curve(fractions, paths=args.corpus or None, out_dir=args.out, seed=args.seed)
-        print("| training documents | sentences | METRIC F1 | BASELINE F1 | classes macro-F1 | limitation F1 | records F1 |")
-        print("|---|---:|---:|---:|---:|---:|---:|")
+        rows = learning_curve(fractions, corpus=corpus, out_dir=args.training, seed=args.seed, epochs=args.epochs or 0)
+        print("| training documents | METRIC F1 | BASELINE F1 | classes macro-F1 | limitation F1 | records F1 |")
+        print("|---|---:|---:|---:|---:|---:|")
         for row in rows:
-            print(f"| {row['documents']} ({row['fraction']:.0%}) | {row['sentences']} | {row['METRIC']:.3f} | {row['BASELINE']:.3f} | "
+            print(f"| {row['documents']} ({row['fraction']:.0%}) | {row['METRIC']:.3f} | {row['BASELINE']:.3f} | "
                   f"{row['macro_f1']:.3f} | {row['limitation']:.3f} | {row['records']:.3f} |")
         return 0
-
-    components = tuple(c for c in COMPONENTS if getattr(args, c)) or COMPONENTS
-    overrides = {"training.max_epochs": args.epochs} if args.epochs else None
-    metas = train(components, paths=args.corpus or None, extra=_extra_files(args.extra), out_dir=args.out,
-                  ner_overrides=overrides, seed=args.seed)
-    for name, meta in metas.items():
-        scores = meta.get("scores", {})
-        print(f"{name}: trained on {len(meta['training_data'])} documents; saved to {Path(args.out) / name}")
-        for split, split_scores in scores.items():
-            if name == "ner":
-                print(f"  {split}: " + ", ".join(f"{label} F1 {s['f1']:.3f}" for label, s in split_scores.items()))
-            elif name == "linker":
-                print(f"  {split}: record F1 {split_scores['f1']:.3f} (on the predicted entities)")
-            else:
-                print(f"  {split}: macro-F1 {split_scores['macro_f1_main']:.3f}, accuracy {split_scores['accuracy']:.3f}")
+    unknown = [s for s in args.step if s not in STEPS]
+    if unknown:
+        return _error(f"--step {unknown[0]}: not one of {', '.join(STEPS)}")
+    run_workflow(tuple(args.step) or (WORKFLOW,), corpus=corpus, extra=args.extra, training=args.training, models=args.out,
+                 epochs=args.epochs or 0, seed=args.seed, force=args.force)
+    meta_path = Path(args.out) / "meta.json"
+    if meta_path.exists():
+        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+        print(f"{args.out}: vnreport {meta.get('version')} trained {meta.get('date')} on {len(meta.get('training_data', []))} documents")
+        for split, scores in meta.get("scores", {}).items():
+            print(f"  {split}: " + ", ".join(f"{label} {s['f1']:.3f}" for label, s in scores["entities"].items())
+                  + f"; classes macro-F1 {scores['classes']['macro_f1_main']:.3f}; records F1 {scores['records']['f1']:.3f}")
     return 0
 
 
@@ -405,7 +426,6 @@ def _evaluate(args: argparse.Namespace) -> int:
 
     from pipeline.corpus.documents import default_corpus_files, load_documents
     from pipeline.corpus.evaluate import evaluate, format_report
-    from pipeline.models import load_models
 
     documents = load_documents([Path(p) for p in args.paths] or default_corpus_files())
     if args.split != "all":
@@ -413,9 +433,12 @@ def _evaluate(args: argparse.Namespace) -> int:
     if not documents:
         print(f"no documents in split {args.split!r}", file=sys.stderr)
         return 2
+    nlp = _load_pipeline(args.models)
+    if nlp is None:
+        return 2
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        result = evaluate(documents, load_models(args.models), with_breakdown=args.breakdown)
+        result = evaluate(documents, nlp, with_breakdown=args.breakdown)
     print(json.dumps(result, ensure_ascii=False, indent=2) if args.json else format_report(result))
     return 0
 
@@ -472,7 +495,10 @@ def build_parser() -> argparse.ArgumentParser:
                           help="for a folder: the Dask scheduler to run on (tcp://host:8786); implies --engine dask")
     annotate.add_argument("--force", action="store_true", help="for a folder: redo files already done with the same hash and models")
     annotate.add_argument("--tokens", action="store_true", help="include the tokens (offsets, text, POS) of each document")
-    annotate.add_argument("--config", default=None, help="pipeline settings (TOML); default: the packaged config")
+    annotate.add_argument("--config", default=None, help="settings of reading and folder mode (TOML); default: the packaged "
+                          "pipeline/config/pipeline.toml. The pipeline's own settings are saved with the model")
+    annotate.add_argument("--models", default=None, metavar="DIR",
+                          help="the trained pipeline to run (default: the shipped models/vnreport)")
     annotate.add_argument("--csv", default=None, metavar="PATH", help="also write all records as one flat CSV table")
     annotate.add_argument("--parquet", default=None, metavar="PATH", help="also write all records as a Parquet table")
     annotate.add_argument("--html", default=None, metavar="DIR", help="also write a review page (DOC_ID.html) per document")
@@ -543,24 +569,29 @@ def build_parser() -> argparse.ArgumentParser:
     importer.set_defaults(handler=_corpus_import)
 
     train_parser = commands.add_parser(
-        "train", help="train the NER and/or the sentence classifier",
-        description="Train from the corpus (corpus/gold, split 'train'; 'dev' for model selection) plus newly "
-        "labelled files, evaluate on dev and test, and save to models/ with meta.json. With none of --ner, "
-        "--classifier, --linker, trains all three.")
-    train_parser.add_argument("--ner", action="store_true", help="train the spaCy NER (METRIC, VALUE, UNIT, BASELINE)")
-    train_parser.add_argument("--classifier", action="store_true", help="train the sentence classifier")
-    train_parser.add_argument("--linker", action="store_true",
-                              help="train the record linker (each figure's metric, parent, baseline, relation, direction)")
+        "train", help="retrain the pipeline from the corpus (project.yml: convert, train, assemble, evaluate)",
+        description="Run the training workflow of project.yml: convert the corpus (corpus/gold; split 'train' to "
+        "train, 'dev' for model selection and calibration) plus newly labelled files, train the NER, the record "
+        "linker and the sentence classifier, assemble them into one pipeline saved to --out (with its scores and "
+        "the hash of every training document in meta.json), and write the test report. A step whose inputs did "
+        "not change is skipped; its files stay in --training.")
     train_parser.add_argument("--extra", action="append", default=[], metavar="[FORMAT:]FILE",
                               help="more labelled data: a corpus .jsonl, or label-studio:export.json (repeatable)")
     train_parser.add_argument("--corpus", action="append", default=[], metavar="FILE",
                               help="corpus files instead of corpus/gold/*.jsonl (repeatable)")
-    train_parser.add_argument("--out", default=str(Path("models")), help="where to save the models (default: %(default)s)")
+    train_parser.add_argument("--out", default=str(Path("models") / "vnreport"),
+                              help="where to save the trained pipeline (default: %(default)s)")
+    train_parser.add_argument("--training", default="training",
+                              help="where the steps keep their files (default: %(default)s)")
+    train_parser.add_argument("--step", action="append", default=[], metavar="STEP",
+                              help="run only this step of project.yml (repeatable): convert, train-ner, train-linker, "
+                              "train-classifier, assemble, evaluate")
+    train_parser.add_argument("--force", action="store_true", help="rerun steps even when their inputs did not change")
     train_parser.add_argument("--epochs", type=int, default=None, help="NER epochs (default: from pipeline/config/ner.cfg)")
     train_parser.add_argument("--seed", type=int, default=13)
     train_parser.add_argument("--learning-curve", metavar="FRACTIONS", default=None,
                               help="instead: train on these shares of the training documents (e.g. 0.25,0.5,0.75,1) into "
-                              "--out/PERCENT/ and print their test scores")
+                              "--training/PERCENT/ and print their test scores")
     train_parser.set_defaults(handler=_train)
 
     evaluate_parser = commands.add_parser(
@@ -570,7 +601,8 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate_parser.add_argument("paths", nargs="*", metavar="PATH", help="labelled corpus files; default: corpus/gold/*.jsonl")
     evaluate_parser.add_argument("--split", default="test", choices=("train", "dev", "test", "all"),
                                  help="which documents to score (default: %(default)s)")
-    evaluate_parser.add_argument("--models", default=None, help="models folder (default: the shipped models/)")
+    evaluate_parser.add_argument("--models", default=None, metavar="DIR",
+                                 help="the trained pipeline to score (default: the shipped models/vnreport)")
     evaluate_parser.add_argument("--json", action="store_true", help="print the scores as JSON")
     evaluate_parser.add_argument("--breakdown", action="store_true",
                                  help="also score each document form, and the records of each construction "

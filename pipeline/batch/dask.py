@@ -13,8 +13,8 @@ import time
 from pathlib import Path
 from typing import Iterator
 
-from pipeline.batch.folder import annotate_task, manifest_entry, start_worker
-from pipeline.models import model_versions
+from pipeline.batch.worker import annotate_task, manifest_entry, start_worker
+from pipeline.language import model_versions
 from pipeline.io.read import ReadError, check_size
 
 try:

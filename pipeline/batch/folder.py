@@ -13,7 +13,6 @@ the same files.
 """
 from __future__ import annotations
 
-import ctypes
 import hashlib
 import json
 import multiprocessing
@@ -29,6 +28,7 @@ from typing import Iterator
 
 from pipeline.config import load_config
 from pipeline.io.read import SUPPORTED_SUFFIXES
+from pipeline.batch.worker import _WORKER, annotate_task, limit_threads, load_worker_models, manifest_entry, start_worker
 from pipeline.io.write import replacing
 
 try:
@@ -62,6 +62,21 @@ class BatchSummary:
     # What the run itself could not do cleanly (symbolic links skipped, a stale
     # lock taken over); a document's own warnings are in its "warnings" field.
     warnings: list[str] = field(default_factory=list)
+
+
+_IMPORTED = time.perf_counter()
+
+
+def seconds_since_process_start() -> float:
+    """Wall time since this process started (from /proc on Linux; elsewhere,
+    since this module was imported)."""
+    try:
+        with open("/proc/self/stat", encoding="ascii") as stat:
+            start_ticks = int(stat.read().rsplit(")", 1)[1].split()[19])  # field 22, starttime
+        with open("/proc/uptime", encoding="ascii") as uptime:
+            return max(0.0, float(uptime.read().split()[0]) - start_ticks / os.sysconf("SC_CLK_TCK"))
+    except (OSError, ValueError, IndexError):  # pragma: no cover - not Linux
+        return time.perf_counter() - _IMPORTED
 
 
 def find_inputs(root: Path) -> tuple[list[Path], list[Path]]:
@@ -223,63 +238,6 @@ def read_manifest(out_dir: Path) -> dict[str, dict]:
     return entries
 
 
-class _Timeout(Exception):
-    pass
-
-
-def _on_alarm(signum, frame):
-    raise _Timeout()
-
-
-@contextmanager
-def _time_limit(seconds: int):
-    """Raise _Timeout in this thread after ``seconds``.
-
-    The main thread of a process uses SIGALRM; a thread of a Dask worker cannot
-    receive signals, so a timer thread raises the exception in it instead. Both
-    take effect between Python bytecodes, so a file stuck inside one long C
-    call is stopped when that call returns.
-    """
-    if threading.current_thread() is threading.main_thread():
-        previous = signal.signal(signal.SIGALRM, _on_alarm)
-        signal.alarm(seconds)
-        try:
-            yield
-        finally:
-            signal.alarm(0)
-            signal.signal(signal.SIGALRM, previous)
-        return
-    target = threading.get_ident()
-    lock = threading.Lock()
-    finished = False
-
-    def expire() -> None:
-        with lock:
-            if not finished:
-                ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(target), ctypes.py_object(_Timeout))
-
-    timer = threading.Timer(seconds, expire)
-    timer.daemon = True
-    timer.start()
-    try:
-        yield
-    finally:
-        with lock:
-            finished = True
-        timer.cancel()
-
-
-_WORKER: dict = {}
-
-
-def limit_threads() -> None:
-    """N worker processes on N cores: a multi-threaded BLAS in each would make
-    them fight over the same cores."""
-    from threadpoolctl import threadpool_limits
-
-    _WORKER["threads"] = threadpool_limits(1)
-
-
 _STOP_SIGNALS = {signal.SIGINT, signal.SIGTERM}
 
 
@@ -304,64 +262,6 @@ def start_local_worker() -> None:
 def start_spawned_worker(models_directory, config: dict) -> None:
     _worker_signals()
     start_worker(models_directory, config)
-
-
-def load_worker_models(models_directory, config: dict) -> None:
-    """Load the models a worker process annotates with, once per process."""
-    from pipeline.annotate import load_pipeline
-
-    _WORKER["config"] = config
-    _WORKER["models"] = load_pipeline(config, models_directory)
-
-
-def start_worker(models_directory, config: dict) -> None:
-    """A worker process that loads its own models (spawned, or a Dask worker)."""
-    limit_threads()
-    load_worker_models(models_directory, config)
-
-
-def manifest_entry(relative: str, sha256: str | None, models: dict, status: str = "ok", error: str | None = None) -> dict:
-    """One line of the manifest: what became of one input file."""
-    return {"path": relative, "sha256": sha256, "status": status, "error": error, "seconds": 0.0,
-            "models": models, "sentences": 0}
-
-
-def annotate_task(task: tuple[str, str, str, bytes | None]) -> tuple[dict, str | None]:
-    """Annotate one file in a worker: (its manifest entry, its document as JSON, or None).
-
-    ``task`` is (path, relative path, sha256, the file's bytes or None to read
-    it from ``path``). Nothing raises out of here: a file that fails is an entry
-    with status error.
-
-    The worker serialises the document: a string crosses to the writing
-    process far cheaper than a nested dict, and that process is the one that
-    must keep up with all the workers.
-    """
-    import warnings
-
-    from pipeline.annotate import annotate_file
-    from pipeline.io.read import ReadError
-
-    path, relative, sha256, data = task
-    config, models = _WORKER["config"], _WORKER["models"]
-    limit = config["batch"]["max_seconds"]
-    started = time.perf_counter()
-    entry = manifest_entry(relative, sha256, models.versions)
-    document = None
-    try:
-        with _time_limit(limit), warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            document = annotate_file(path, models=models, config=config, data=data).record()
-        entry["sentences"] = len(document["sentences"])
-        document = json.dumps(document, ensure_ascii=False)
-    except _Timeout:
-        entry.update(status="error", error=f"{path}: took longer than {limit} s (batch.max_seconds)")
-    except ReadError as error:
-        entry.update(status="error", error=str(error))
-    except Exception as error:  # a stage that fails on one file must not stop the batch
-        entry.update(status="error", error=f"{path}: {type(error).__name__}: {error}")
-    entry["seconds"] = round(time.perf_counter() - started, 3)
-    return entry, document
 
 
 def write_document(out_dir: Path, relative: str, document: str) -> None:
@@ -458,7 +358,7 @@ def _run_local(tasks: list, workers: int, models_directory, config: dict) -> Ite
                     _close_worker(process, connection)
                     how = (f"killed by {signal.Signals(-process.exitcode).name}" if process.exitcode and process.exitcode < 0
                            else f"exit status {process.exitcode}")
-                    entry = manifest_entry(task[1], task[2], getattr(_WORKER.get("models"), "versions", {}),
+                    entry = manifest_entry(task[1], task[2], _WORKER.get("versions", {}),
                                            "error", f"{task[0]}: the worker process ended ({how}) while annotating it")
                     yield entry, None
                     following = next(pending, None)
@@ -526,10 +426,11 @@ def run_batch(root: str | os.PathLike, out_dir: str | os.PathLike, workers: int 
     would: finished documents and their journal lines, nothing half-written,
     and a rerun goes on from there.
     """
-    # Timed from the start: importing the libraries and hashing the inputs are
-    # part of the one-off cost a run pays before its first document.
-    started = time.perf_counter()
-    from pipeline.models import model_versions
+    # Timed from the process start: starting Python, importing the libraries
+    # and hashing the inputs are part of the one-off cost a run pays before its
+    # first document.
+    started = time.perf_counter() - seconds_since_process_start()
+    from pipeline.language import model_versions
 
     progress_stream = progress_stream or sys.stderr  # looked up now: whatever stderr is at the time of the run
 

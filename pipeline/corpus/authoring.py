@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from pipeline.corpus.documents import BASELINE_TYPES, RELATIONS
-from pipeline.components.records import parse_value, rules_config, _scale
+from pipeline.components.linking import parse_value, rules_config, _scale
 
 CLASS_TAGS = {"a": "achievement", "l": "limitation", "c": "cause", "t": "task", "o": "other"}
 TAG_OF_CLASS = {label: tag for tag, label in CLASS_TAGS.items()}
@@ -114,7 +114,7 @@ def _parse_attrs(attrs: str | None) -> dict[str, str]:
     return result
 
 
-def to_document(parsed: Parsed, name: str, config: dict | None = None, rules: dict | None = None) -> tuple[dict, list[str]]:
+def to_document(parsed: Parsed, name: str, structure_settings: dict | None = None, rules: dict | None = None) -> tuple[dict, list[str]]:
     """The gold corpus document of a parsed .ann file, and its problems."""
     from pipeline.io.legacy_text import modern_tone_placement
     from pipeline.io.read import RawDocument, normalise_text
@@ -128,7 +128,7 @@ def to_document(parsed: Parsed, name: str, config: dict | None = None, rules: di
     if as_read != text:
         first = next((i for i, (a, b) in enumerate(zip(as_read, text)) if a != b), min(len(as_read), len(text)))
         problems.append(f"{name}: the text changes when read (NFC, modern tone placement) near {text[max(0, first - 20):first + 20]!r}; write it the way the read stage gives it")
-    structure = analyse(RawDocument(source=name, text=text, format="txt"), config)
+    structure = analyse(RawDocument(source=name, text=text, format="txt"), structure_settings)
     sentences = structure.sentences
     rules = rules or rules_config()
 
@@ -291,15 +291,15 @@ def _record(mark: Mark, text: str, numbered: dict, units: dict, sentence: int, n
     return record, problems
 
 
-def load(path: str | Path, config: dict | None = None, nlp=None) -> tuple[dict, list[str]]:
+def load(path: str | Path, structure_settings: dict | None = None, nlp=None) -> tuple[dict, list[str]]:
     """The gold document of an .ann file and every problem with it; with a
     tokenizer ``nlp``, spans off token boundaries are problems too."""
     path = Path(path)
     source = unicodedata.normalize("NFC", path.read_text(encoding="utf-8"))
     parsed = parse(source, str(path))
-    document, problems = to_document(parsed, str(path), config)
+    document, problems = to_document(parsed, str(path), structure_settings)
     if nlp is not None and not problems:
-        from pipeline.corpus.convert import misaligned_entities
+        from pipeline.corpus.documents import misaligned_entities
 
         text = document["text"]
         for entity, message in misaligned_entities(document, nlp):
@@ -381,7 +381,7 @@ def to_ann(document: dict) -> str:
 
 
 def _guess_baseline_type(baseline: str) -> str:
-    from pipeline.components.records import baseline_type
+    from pipeline.components.linking import baseline_type
 
     return baseline_type(baseline) or "other"
 
@@ -407,11 +407,11 @@ def default_annotation_files() -> list[Path]:
 def _tokenizer():
     import warnings
 
-    from pipeline.components.tokenizer import blank_pipeline
+    from pipeline.language import tokenizer_pipeline
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return blank_pipeline()
+        return tokenizer_pipeline()
 
 
 def summary(document: dict) -> str:

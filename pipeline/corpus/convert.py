@@ -12,7 +12,7 @@ import copy
 import re
 import warnings
 
-from pipeline.corpus.documents import CLASSES, LABELS, relink_records
+from pipeline.corpus.documents import CLASSES, LABELS, misaligned_entities, relink_records
 
 MARKUP_CODES = {"METRIC": "M", "VALUE": "V", "UNIT": "U", "BASELINE": "B"}
 CODE_LABELS = {code: label for label, code in MARKUP_CODES.items()}
@@ -24,16 +24,6 @@ class AlignmentWarning(UserWarning):
 
 
 # --- spaCy ------------------------------------------------------------------
-
-def misaligned_entities(document: dict, nlp) -> list[tuple[dict, str]]:
-    doc = nlp.make_doc(document["text"])
-    problems = []
-    for entity in document["entities"]:
-        if doc.char_span(entity["start"], entity["end"], alignment_mode="strict") is None:
-            expanded = doc.char_span(entity["start"], entity["end"], alignment_mode="expand")
-            problems.append((entity, f"does not fall on token boundaries (tokens cover {expanded.text!r})"))
-    return problems
-
 
 def to_docbin(documents: list[dict], nlp, attach_sentences: bool = True):
     """A DocBin of the documents; misaligned spans are widened to whole tokens

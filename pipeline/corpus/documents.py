@@ -14,7 +14,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Iterable
 
-from pipeline.components.records import Entity, link_records
+from pipeline.components.linking import Entity, link_records
 from pipeline.resources import shipped_path
 
 LABELS = ("METRIC", "VALUE", "UNIT", "BASELINE")
@@ -60,21 +60,28 @@ def text_hash(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def document_from_annotated(annotated, split: str = "train", origin: str = "") -> dict:
-    """An unlabelled corpus document from the structure of an annotated file."""
-    raw, structure = annotated.raw, annotated.structure
+def document_from_doc(doc, split: str = "train", origin: str = "", labelled: bool = False) -> dict:
+    """A corpus document from an annotated Doc: its structure, and with
+    ``labelled`` the pipeline's entities, classes and records as proposals."""
+    records = []
+    if labelled:
+        for record in doc._.records or []:
+            record = {k: v for k, v in record.items() if k not in ("section", "sentence_class")}
+            records.append(record)
     return {
-        "doc_id": Path(raw.source).stem,
+        "doc_id": Path(doc._.source or "<text>").stem,
         "split": split,
         "origin": origin,
-        "text": raw.text,
-        "headings": [{"start": h.start, "end": h.end, "level": h.level, "kind": h.kind} for h in structure.headings],
+        "text": doc.text,
+        "headings": [{"start": h.start_char, "end": h.end_char, "level": h._.level, "kind": h.label_}
+                     for h in doc.spans.get("headings", [])],
         "sentences": [
-            {"start": s.start, "end": s.end, "label": None, "section": s.section, "is_footnote": s.is_footnote, "footnote": s.footnote}
-            for s in structure.sentences
+            {"start": s.start_char, "end": s.end_char, "label": s._.label if labelled else None, "section": s._.section,
+             "is_footnote": s._.is_footnote, "footnote": s._.footnote}
+            for s in doc.spans.get("sentences", [])
         ],
-        "entities": [],
-        "records": [],
+        "entities": [{"start": e.start_char, "end": e.end_char, "label": e.label_} for e in doc.ents] if labelled else [],
+        "records": records,
     }
 
 
@@ -95,21 +102,6 @@ def relink_records(document: dict, keep: bool = True) -> list[dict]:
             record["sentence"] = index
             records.append(record)
     return records
-
-
-def pre_annotate(document: dict, annotated, rules=None) -> dict:
-    """Proposed entities, classes and records from the rule annotator, for review."""
-    from pipeline.components.rules import RuleAnnotator
-
-    annotator = rules or RuleAnnotator()
-    text = document["text"]
-    entities: list[Entity] = []
-    for sentence in document["sentences"]:
-        entities.extend(annotator.entities(annotated.doc, text, (sentence["start"], sentence["end"])))
-        sentence["label"] = annotator.sentence_class(text[sentence["start"]:sentence["end"]], sentence["section"], sentence["is_footnote"])
-    document["entities"] = [{"start": e.start, "end": e.end, "label": e.label} for e in entities]
-    document["records"] = relink_records(document, keep=False)
-    return document
 
 
 def stats(documents: list[dict]) -> dict:
@@ -133,6 +125,17 @@ def stats(documents: list[dict]) -> dict:
         "records": total["records"],
         "splits": splits,
     }
+
+
+def misaligned_entities(document: dict, nlp) -> list[tuple[dict, str]]:
+    """Entities whose offsets do not fall on the tokens ``nlp`` gives the text."""
+    doc = nlp.make_doc(document["text"])
+    problems = []
+    for entity in document["entities"]:
+        if doc.char_span(entity["start"], entity["end"], alignment_mode="strict") is None:
+            expanded = doc.char_span(entity["start"], entity["end"], alignment_mode="expand")
+            problems.append((entity, f"does not fall on token boundaries (tokens cover {expanded.text!r})"))
+    return problems
 
 
 def check_document(document: dict, nlp=None) -> list[str]:
@@ -197,8 +200,6 @@ def check_document(document: dict, nlp=None) -> list[str]:
         if not isinstance(record.get("value"), (int, float)):
             problems.append(f"{where}: value {record.get('value')!r} is not a number")
     if nlp is not None:
-        from pipeline.corpus.convert import misaligned_entities
-
         for entity, message in misaligned_entities(document, nlp):
             problems.append(f"{name}: {entity['label']} [{entity['start']}:{entity['end']}] {text[entity['start']:entity['end']]!r}: {message}")
     return problems

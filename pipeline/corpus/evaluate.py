@@ -2,61 +2,47 @@
 side by side, per entity label, per sentence class and per record."""
 from __future__ import annotations
 
-from pipeline.components.sentence_classes import MAIN_CLASSES, predict, sentence_contexts
+from pipeline.components.linking import Entity, within_spans
+from pipeline.components.sentence_classes import MAIN_CLASSES
 from pipeline.corpus.documents import CLASSES, LABELS
-from pipeline.components.entities import sentence_entities
-from pipeline.models import Models, load_models
-from pipeline.components.records import Entity, link_records, within_spans
 
 
-_BLANK = []
+def given_doc(nlp, document: dict):
+    """The tokenised Doc of a labelled document, with its sentences given, so
+    that the pipeline's classes and records line up with the gold ones."""
+    doc = nlp.make_doc(document["text"])
+    doc._.source = document.get("doc_id")
+    doc._.given_sentences = [(s["start"], s["end"], s.get("section") or [], bool(s.get("is_footnote")))
+                             for s in document["sentences"]]
+    return doc
 
 
-def _tokenizer_pipeline():
-    if not _BLANK:
-        from pipeline.components.tokenizer import blank_pipeline
+def prediction_of(doc, with_hand_written: bool = False) -> dict:
+    """Entities, classes (and their scores) and records the pipeline put on a Doc."""
+    sentences = list(doc.spans["sentences"])
+    prediction = {
+        "entities": [{"start": e.start_char, "end": e.end_char, "label": e.label_} for e in doc.ents],
+        "labels": [s._.label for s in sentences],
+        "records": list(doc._.records or []),
+    }
+    if any(s._.scores for s in sentences):
+        prediction["scores"] = [s._.scores for s in sentences]
+    if with_hand_written:
+        # The hand-written linker on the same entities, as the learned linker's baseline.
+        from pipeline.components.records import Records
 
-        _BLANK.append(blank_pipeline())
-    return _BLANK[0]
-
-
-def predict_document(document: dict, models: Models | None, rules=None) -> dict:
-    """Entities, classes and records for a labelled document's text and sentences,
-    by the models or (``models`` None) by the rule annotator."""
-    text = document["text"]
-    spans = [(s["start"], s["end"]) for s in document["sentences"]]
-    if models is None:
-        from pipeline.components.rules import RuleAnnotator
-
-        rules = rules or RuleAnnotator()
-        doc = _tokenizer_pipeline().make_doc(text)  # units of counted nouns need the tokens
-        entities = [{"start": e.start, "end": e.end, "label": e.label} for span in spans for e in rules.entities(doc, text, span)]
-    else:
-        # The same path as annotating a file: the text tokenised once, the NER
-        # run sentence by sentence on those tokens.
-        entities = sentence_entities(models.nlp, models.nlp.make_doc(text), spans)
-    objects = [Entity(e["start"], e["end"], e["label"]) for e in entities]
-    if models is not None:
-        records = [r for group in models.link_sentences(text, spans, within_spans(spans, objects)) for r in group]
-    else:
-        records = [r for span in spans for r in link_records(text, span, objects)]
-    if models is None:
-        labels = [rules.sentence_class(text[s["start"]:s["end"]], s.get("section") or [], s.get("is_footnote", False))
-                  for s in document["sentences"]]
-    elif models.classifier:
-        contexts = sentence_contexts(text, document["sentences"], entities, records)
-        predicted = predict(models.classifier, contexts)
-        labels = [label for label, _ in predicted]
-        scores = [class_scores for _, class_scores in predicted]
-    else:
-        labels = [None] * len(spans)
-    prediction = {"entities": entities, "labels": labels, "records": records}
-    if models is not None and models.classifier:
-        prediction["scores"] = scores
-    if models is not None and models.linker is not None:
-        # The hand-written linker on the same entities, as its baseline.
-        prediction["records_hand_written"] = [r for span in spans for r in link_records(text, span, objects)]
+        spans = [(s.start_char, s.end_char) for s in sentences]
+        entities = [Entity(e["start"], e["end"], e["label"]) for e in prediction["entities"]]
+        prediction["records_hand_written"] = [
+            r for group in Records("rules").link(doc.text, spans, within_spans(spans, entities)) for r in group]
     return prediction
+
+
+def predict_documents(documents: list[dict], nlp) -> list[dict]:
+    """The pipeline's predictions for labelled documents (``nlp.pipe``, their
+    sentences given)."""
+    learned = "records" in nlp.pipe_names and nlp.get_pipe("records").linker == "learned"
+    return [prediction_of(doc, learned) for doc in nlp.pipe(given_doc(nlp, d) for d in documents)]
 
 
 def _prf(true_positive: int, predicted: int, gold: int) -> dict:
@@ -184,8 +170,9 @@ def breakdown(documents: list[dict], predictions: list[dict]) -> dict:
     return {"forms": forms, "constructions": constructions}
 
 
-def evaluate_documents(documents: list[dict], models: Models | None, with_breakdown: bool = False) -> dict:
-    predictions = [predict_document(document, models) for document in documents]
+def evaluate_documents(documents: list[dict], nlp, with_breakdown: bool = False) -> dict:
+    """Scores of one pipeline (trained, or the rule baseline) on labelled documents."""
+    predictions = predict_documents(documents, nlp)
     result = score_predictions(documents, predictions)
     if with_breakdown:
         result["breakdown"] = breakdown(documents, predictions)
@@ -207,11 +194,13 @@ def calibration(gold: list[str], scores: list[dict[str, float]]) -> dict:
     return {"ece": expected_calibration_error(probabilities, truth), "log_loss": round(log_loss, 4)}
 
 
-def evaluate(documents: list[dict], models: Models | None = None, with_breakdown: bool = False) -> dict:
-    """The models and the rule baseline on the same documents."""
-    models = models or load_models()
-    return {"models": evaluate_documents(documents, models, with_breakdown),
-            "baseline": evaluate_documents(documents, None, with_breakdown)}
+def evaluate(documents: list[dict], nlp=None, with_breakdown: bool = False) -> dict:
+    """The trained pipeline (default: the shipped one) and the rule baseline on the same documents."""
+    import pipeline
+
+    nlp = nlp or pipeline.load()
+    return {"models": evaluate_documents(documents, nlp, with_breakdown),
+            "baseline": evaluate_documents(documents, pipeline.load("rules"), with_breakdown)}
 
 
 def format_report(result: dict) -> str:

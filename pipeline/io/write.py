@@ -17,51 +17,51 @@ from typing import TYPE_CHECKING, Iterator
 from pipeline import __version__
 
 if TYPE_CHECKING:  # pragma: no cover
-    from pipeline.annotate import Annotated
+    from spacy.tokens import Doc
 
 
 def document_id(source: str) -> str:
     return Path(source).stem
 
 
-def document_record(annotated: "Annotated", with_tokens: bool = False) -> dict:
-    """The JSON object of one document; every offset refers to ``text``."""
-    raw, structure, doc = annotated.raw, annotated.structure, annotated.doc
-    text = raw.text
+def document_record(doc: "Doc", with_tokens: bool = False) -> dict:
+    """The JSON object of one annotated Doc; every offset refers to ``text``."""
+    text = doc.text
     record = {
-        "doc_id": document_id(raw.source),
-        "source": raw.source,
-        "format": raw.format,
-        "encoding": raw.encoding,
+        "doc_id": document_id(doc._.source or "<text>"),
+        "source": doc._.source,
+        "format": doc._.format,
+        "encoding": doc._.encoding,
         "pipeline_version": __version__,
         "text": text,
         "headings": [
-            {"start": h.start, "end": h.end, "level": h.level, "kind": h.kind, "title": h.title}
-            for h in structure.headings
+            {"start": h.start_char, "end": h.end_char, "level": h._.level, "kind": h.label_, "title": h.text}
+            for h in doc.spans.get("headings", [])
         ],
         "sentences": [
             {
                 "index": i,
-                "start": s.start,
-                "end": s.end,
-                "text": text[s.start:s.end],
-                "section": s.section,
-                "is_footnote": s.is_footnote,
-                "footnote": s.footnote,
-                "cites": s.cites,
-                "label": annotated.classes[i][0] if annotated.classes else None,
-                "scores": annotated.classes[i][1] if annotated.classes else {},
+                "start": s.start_char,
+                "end": s.end_char,
+                "text": s.text,
+                "section": s._.section,
+                "is_footnote": s._.is_footnote,
+                "footnote": s._.footnote,
+                "cites": s._.cites,
+                "label": s._.label,
+                "scores": s._.scores or {},
             }
-            for i, s in enumerate(structure.sentences)
+            for i, s in enumerate(doc.spans.get("sentences", []))
         ],
-        "entities": [{**e, "text": text[e["start"]:e["end"]]} for e in annotated.entities],
-        "records": annotated.records,
-        "models": annotated.models,
+        "entities": [{"start": e.start_char, "end": e.end_char, "label": e.label_, "text": e.text} for e in doc.ents],
+        "records": doc._.records or [],
+        "models": doc._.models or {},
         "footnotes": [
-            {"index": f.index, "start": f.start, "end": f.end, "mark": f.mark, "cited_at": f.cited_at, "cited_in": f.cited_in}
-            for f in structure.footnotes
+            {"index": i, "start": f.start_char, "end": f.end_char, "mark": f._.mark, "cited_at": f._.cited_at,
+             "cited_in": f._.cited_in}
+            for i, f in enumerate(doc.spans.get("footnotes", []))
         ],
-        "warnings": structure.warnings,
+        "warnings": list(doc._.warnings or []),
     }
     if with_tokens:
         record["tokens"] = [
