@@ -32,25 +32,37 @@ def seed_structure(seed_raw):
 
 
 @pytest.fixture(scope="session")
-def models():
-    from pipeline.annotate import load_pipeline
+def tokenizer_nlp():
+    """The pipeline's tokenizer alone (pipeline/config/pipeline.cfg), for tests of tokens."""
+    from pipeline.language import tokenizer_pipeline
 
-    return load_pipeline()
-
-
-@pytest.fixture(scope="session")
-def nlp(models):
-    """The spaCy pipeline: underthesea tokenizer (+ the shipped NER)."""
-    return models.nlp
+    return tokenizer_pipeline()
 
 
 @pytest.fixture(scope="session")
-def seed_annotated(models, seed_raw):
-    from pipeline.annotate import annotate_document
+def nlp():
+    """The shipped pipeline (pipeline.load()): tokenizer, structure, NER, records, classes."""
+    import pipeline
+
+    return pipeline.load()
+
+
+@pytest.fixture(scope="session")
+def seed_doc(nlp, seed_raw):
+    """The seed report through the shipped pipeline."""
+    from pipeline.annotate import annotate_documents
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return annotate_document(seed_raw, models=models)
+        return next(annotate_documents(nlp, [seed_raw]))
+
+
+@pytest.fixture(scope="session")
+def seed_document(seed_doc):
+    """The seed report's output document (JSON object)."""
+    from pipeline.io.write import document_record
+
+    return document_record(seed_doc)
 
 
 def sentence_texts(raw, structure):
@@ -81,7 +93,7 @@ def completes_within(seconds: int):
     """Fail the test if the block has not finished after ``seconds`` (a guard
     against a quadratic pass coming back, generous enough for a slow machine;
     not a timing test). The batch stage's own per-file time limit does the timing."""
-    from pipeline.batch.folder import _time_limit, _Timeout
+    from pipeline.batch.worker import _time_limit, _Timeout
 
     try:
         with _time_limit(seconds):

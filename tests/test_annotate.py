@@ -1,28 +1,27 @@
-"""The whole pipeline: archive variants of one corpus document, and texts longer than spaCy takes at once."""
+"""The whole pipeline on files: archive variants of one corpus document, and a
+text far longer than spaCy's default limit."""
 import warnings
 
 import pytest
 
+from conftest import ROOT, long_text
 from make_documents import write_legacy_variant
-from pipeline.annotate import annotate_document, annotate_file, section_bounds
-from pipeline.config import load_config
+from pipeline.annotate import annotate_documents, annotate_file
 from pipeline.io.read import RawDocument
-
-from conftest import ROOT, corpus_paragraphs, long_text
+from pipeline.io.write import document_record
 
 SOURCE = ROOT / "corpus" / "documents" / "ba-ria-vung-tau-2023-h1.txt"
 
 
-def _records(path, models):
+def _records(path, nlp):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        document = annotate_file(path, models=models).record()
-    return document["records"]
+        return document_record(annotate_file(nlp, path))["records"]
 
 
 @pytest.fixture(scope="module")
-def unicode_records(models):
-    return _records(SOURCE, models)
+def unicode_records(nlp):
+    return _records(SOURCE, nlp)
 
 
 def test_the_unicode_file_has_the_records_to_compare(unicode_records):
@@ -33,72 +32,29 @@ def test_the_unicode_file_has_the_records_to_compare(unicode_records):
 
 
 @pytest.mark.parametrize("kind", ["tcvn3.txt", "vni.txt", "old-tones.txt", "tcvn3.docx", "vni.docx"])
-def test_an_old_archive_copy_gives_the_same_records(tmp_path, models, unicode_records, kind):
-    assert _records(write_legacy_variant(SOURCE.read_text(encoding="utf-8"), tmp_path, kind), models) == unicode_records
+def test_an_old_archive_copy_gives_the_same_records(tmp_path, nlp, unicode_records, kind):
+    assert _records(write_legacy_variant(SOURCE.read_text(encoding="utf-8"), tmp_path, kind), nlp) == unicode_records
 
 
-def _annotated(raw, models, config):
+def test_documents_in_one_pipe_come_out_as_each_does_alone(nlp, seed_raw, seed_document):
+    # nlp.pipe batches the sentences of several documents through the NER: the
+    # batch must not change any document's result.
+    small = RawDocument("small.txt", SOURCE.read_text(encoding="utf-8"), "txt")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return annotate_document(raw, models=models, config=config)
-
-
-def _without_timing(record: dict) -> dict:
-    return {key: value for key, value in record.items() if key != "seconds"}
-
-
-def test_a_text_longer_than_spacy_max_length_is_annotated_in_sections(models, seed_raw):
-    # spaCy refuses a text longer than nlp.max_length (E088); a long report is
-    # tokenised in sections cut at line ends, joined into one Doc with the
-    # text's own offsets. The tokenizer works line by line, so the result is
-    # the one the whole text gives.
-    config = load_config()
-    whole = _annotated(seed_raw, models, config).record(with_tokens=True)
-    limit = models.nlp.max_length
-    models.nlp.max_length = 5000  # the seed is 85,000 characters: 17 sections or more
-    try:
-        annotated = _annotated(seed_raw, models, config)
-    finally:
-        models.nlp.max_length = limit
-    assert annotated.doc.text == seed_raw.text
-    assert annotated.record(with_tokens=True) == whole
-
-
-def test_a_paragraph_longer_than_a_section_is_cut_at_sentence_starts(models):
-    paragraphs = corpus_paragraphs()[:40]
-    text = "Báo cáo tình hình kinh tế\n" + " ".join(paragraphs)  # one long line
-    raw = RawDocument("<long line>", text, "txt")
-    whole = _annotated(raw, models, load_config())
-    config = load_config()
-    config["tokenizer"]["section_chars"] = 2000
-    annotated = _annotated(raw, models, config)
-    assert annotated.doc.text == text
-    assert all(text[t.idx:t.idx + len(t.text)] == t.text for t in annotated.doc)
-    # no sentence boundary fell inside a token that the whole line did not have:
-    # every cut was at a sentence start
-    assert annotated.structure.warnings == whole.structure.warnings
-    starts = {s.start for s in annotated.structure.sentences}
-    bounds, problems = section_bounds(text, sorted(starts), 2000)
-    assert len(bounds) > 5 and problems == []
-    assert all(end - start <= 2000 for start, end in bounds) and bounds[-1][1] == len(text)
-    assert all(start in starts or text[start - 1] == "\n" for start, _ in bounds[1:])
-
-
-def test_section_bounds_cut_at_a_space_then_anywhere_as_a_last_resort():
-    text = "x" * 50 + " " + "y" * 30 + " " + "z" * 130
-    bounds, problems = section_bounds(text, [], 60)
-    assert bounds == [(0, 51), (51, 82), (82, 142), (142, 202), (202, 212)]
-    assert len(problems) == 2 and "from offset 82 hold no line break, sentence end or space" in problems[0]
+        together = [document_record(doc) for doc in annotate_documents(nlp, [small, seed_raw], batch_size=2)]
+    assert together[1] == seed_document
+    assert together[0]["records"] == _records(SOURCE, nlp)
 
 
 @pytest.mark.slow
-def test_a_two_million_character_report_is_annotated(models):
+def test_a_two_million_character_report_is_annotated(nlp):
     text = long_text(2_000_000)
-    raw = RawDocument("annual-report.txt", text, "txt")
-    assert len(text) > 2 * models.nlp.max_length
-    annotated = _annotated(raw, models, load_config())
-    record = annotated.record()
-    assert record["text"] == text and annotated.doc.text == text
+    assert len(text) > 2 * 1_000_000  # spaCy's default max_length
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        record = document_record(next(annotate_documents(nlp, [RawDocument("annual-report.txt", text, "txt")])))
+    assert record["text"] == text
     assert len(record["sentences"]) > 10000 and len(record["records"]) > 10000
     last = record["sentences"][-1]
     assert text[last["start"]:last["end"]] == last["text"] and last["end"] > 1_990_000

@@ -7,7 +7,13 @@ from pipeline.config import DEFAULT_CONFIG_PATH, ConfigError, load_config
 def test_the_packaged_settings_hold_every_limit():
     read = load_config()["read"]
     assert {"max_bytes", "max_chars", "max_docx_unzipped_bytes", "max_docx_members", "max_pdf_pages"} <= set(read)
-    assert load_config()["tokenizer"]["section_chars"] <= 1_000_000  # never above spaCy's max_length
+
+
+def test_the_pipeline_settings_live_in_its_config_not_in_the_run_settings():
+    # Tokenizer and structure settings are saved with a model (config.cfg,
+    # structure/settings.json): a run's --config cannot tokenise differently
+    # from training.
+    assert set(load_config()) == {"read", "batch"}
 
 
 @pytest.mark.parametrize("content, message", [
@@ -33,8 +39,8 @@ def test_a_copy_made_before_a_setting_was_added_is_refused_with_its_name(tmp_pat
         load_config(path)
 
 
-def test_a_full_copy_loads_and_word_lists_may_be_shortened(tmp_path):
-    text = DEFAULT_CONFIG_PATH.read_text(encoding="utf-8").replace('"TP", "Tp", ', "")
+def test_a_full_copy_loads_and_lists_may_be_shortened(tmp_path):
+    text = DEFAULT_CONFIG_PATH.read_text(encoding="utf-8").replace('"legacy", ', "")
     path = tmp_path / "mine.toml"
     path.write_text(text, encoding="utf-8")
-    assert "TP" not in load_config(path)["structure"]["abbreviations"]
+    assert "legacy" not in load_config(path)["read"]["text_encodings"]

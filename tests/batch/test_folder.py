@@ -61,7 +61,7 @@ def test_folder_with_good_and_bad_files_gives_a_complete_manifest(archive, tmp_p
     assert "not a valid .docx" in entries["truncated.docx"]["error"]
     assert "unsupported text encoding" in entries["russian.txt"]["error"]
     ok = entries["thuong-mai.txt"]
-    assert len(ok["sha256"]) == 64 and ok["seconds"] > 0 and set(ok["models"]) == {"ner", "classifier", "linker"}
+    assert len(ok["sha256"]) == 64 and ok["seconds"] > 0 and set(ok["models"]) == {"vnreport"}
     document = json.loads((out / "documents" / "thuong-mai.txt.json").read_text(encoding="utf-8"))
     assert len(document["sentences"]) == 16
     old = json.loads((out / "documents" / "2018" / "vinh-phuc.txt.json").read_text(encoding="utf-8"))
@@ -154,7 +154,7 @@ def test_the_time_limit_stops_a_thread_that_is_not_the_main_one():
     # Dask runs tasks in worker threads, where SIGALRM cannot reach.
     import threading
 
-    from pipeline.batch.folder import _time_limit, _Timeout
+    from pipeline.batch.worker import _time_limit, _Timeout
 
     outcome = []
 

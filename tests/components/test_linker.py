@@ -9,9 +9,9 @@ from conftest import pretend_saved_with_scikit_learn
 from pipeline.components.sentence_classes import ModelVersionError
 from pipeline.corpus.documents import default_corpus_files, load_documents
 from pipeline.components.linker import examples, load_linker, save_linker, train_linker
-from pipeline.components.records import Entity, link_records
+from pipeline.components.linking import Entity, link_records
 
-ROOT = Path(__file__).resolve().parent.parent
+from conftest import ROOT
 
 
 @pytest.fixture(scope="module")
@@ -78,12 +78,10 @@ def test_saved_linker_reloads_and_refuses_another_scikit_learn(tmp_path, documen
         load_linker(tmp_path / "linker")
 
 
-def test_models_without_a_linker_fall_back_to_the_hand_written_one(tmp_path):
-    from pipeline.models import load_models
+def test_the_rule_baseline_links_with_the_hand_written_linker():
+    import pipeline
+    from pipeline.annotate import annotate_text
 
-    shutil.copytree(ROOT / "models" / "classifier", tmp_path / "classifier")
-    models = load_models(tmp_path)
-    assert models.linker is None
-    entities = [Entity(0, 9, "METRIC"), Entity(15, 16, "VALUE"), Entity(16, 17, "UNIT"), Entity(25, 32, "BASELINE")]
-    [records] = models.link_sentences("Doanh thu tăng 5% so với cùng kỳ.", [(0, 33)], [entities])
-    assert (records[0]["metric"], records[0]["direction"], records[0]["baseline_type"]) == ("Doanh thu", "up", "same_period")
+    doc = annotate_text(pipeline.load("rules"), "1. Kinh tế\nDoanh thu tăng 5% so với cùng kỳ.")
+    [record] = doc._.records
+    assert (record["metric"], record["direction"], record["baseline_type"]) == ("Doanh thu", "up", "same_period")

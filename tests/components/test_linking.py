@@ -2,7 +2,7 @@
 import pytest
 
 from pipeline.corpus.documents import default_corpus_files, load_documents
-from pipeline.components.records import Entity, baseline_type, link_records, parse_number, parse_value
+from pipeline.components.linking import Entity, baseline_type, link_records, parse_number, parse_value
 
 
 @pytest.mark.parametrize("text, number", [

@@ -1,7 +1,7 @@
 """Headings, sections, sentences and footnotes of the seed and of a fixture."""
-from pipeline.config import load_config
+from pipeline.config import load_toml
 from pipeline.io.read import RawDocument, read_document
-from pipeline.components.structure import analyse, split_sentences
+from pipeline.components.structure import STRUCTURE_SETTINGS, analyse, split_sentences
 
 from conftest import FIXTURES, completes_within, long_text, sentence_texts
 
@@ -125,7 +125,7 @@ def test_plain_string_and_header_lines():
 def test_a_5_mb_line_without_a_break_is_split_in_linear_time():
     # Used to cost the square of the line: 400k characters took 11 s and 5 MB
     # never finished. Now a few tenths of a second; 60 s is only a guard.
-    abbreviations = frozenset(load_config()["structure"]["abbreviations"])
+    abbreviations = frozenset(load_toml(STRUCTURE_SETTINGS)["abbreviations"])
     line = long_text(4_200_000, separator=" ")
     assert len(line.encode("utf-8")) > 5_000_000 and "\n" not in line
     with completes_within(60):

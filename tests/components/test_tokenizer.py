@@ -7,27 +7,27 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.components.tokenizer import NUMBER, Token, UndertheseaTokenizer, align, blank_pipeline, detach_syllables, recut_numbers
-from pipeline.config import load_config
-
 from conftest import ROOT, completes_within, long_text
+from pipeline.components.tokenizer import (NUMBER, Token, UndertheseaTokenizer, align, detach_syllables, line_sections,
+                                           recut_numbers)
+from pipeline.language import tokenizer_pipeline
 
-CASES = [json.loads(line) for line in (Path(__file__).parent / "cases" / "segment.jsonl").read_text(encoding="utf-8").splitlines() if line.strip()]
+CASES = [json.loads(line) for line in (ROOT / "tests" / "cases" / "segment.jsonl").read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c["text"][:30] for c in CASES])
-def test_tokens_match_case_file(nlp, case):
+def test_tokens_match_case_file(tokenizer_nlp, case):
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # no alignment problem on these
-        doc = nlp.make_doc(case["text"])
+        doc = tokenizer_nlp.make_doc(case["text"])
     assert [t.text for t in doc if not t.is_space] == case["tokens"]
     tags = {t.text: t.tag_ for t in doc}
     assert all(tags[number] == "M" for number in case["numbers"])
     assert doc.text == case["text"]
 
 
-def test_glued_unit_is_its_own_token_tagged_as_unit(nlp):
-    doc = nlp.make_doc("Diện tích vải 28.126ha, đóng góp 3,2 điểm")
+def test_glued_unit_is_its_own_token_tagged_as_unit(tokenizer_nlp):
+    doc = tokenizer_nlp.make_doc("Diện tích vải 28.126ha, đóng góp 3,2 điểm")
     assert [(t.text, t.tag_, t.idx) for t in doc if t.text in ("28.126", "ha", "3,2")] == [
         ("28.126", "M", 14), ("ha", "Nu", 20), ("3,2", "M", 33),
     ]
@@ -35,24 +35,24 @@ def test_glued_unit_is_its_own_token_tagged_as_unit(nlp):
     assert doc[2].pos_ == "NUM"
 
 
-def test_offsets_slice_back_to_every_token_of_the_seed(seed_annotated):
-    text = seed_annotated.raw.text
-    doc = seed_annotated.doc
+def test_offsets_slice_back_to_every_token_of_the_seed(seed_raw, seed_doc):
+    text = seed_raw.text
+    doc = seed_doc
     assert doc.text == text
     assert all(text[t.idx:t.idx + len(t.text)] == t.text for t in doc)
     assert len([t for t in doc if not t.is_space]) > 14000
     # The seed aligns completely: nothing was left to "unknown" tokens.
-    assert doc.user_data["tokenizer_warnings"] == []
+    assert not any("underthesea word" in w for w in doc._.warnings)
 
 
-def test_nfd_words_of_the_seed_are_matched_after_normalisation(seed_path, seed_annotated):
+def test_nfd_words_of_the_seed_are_matched_after_normalisation(seed_path, seed_raw, seed_doc):
     source = seed_path.read_text(encoding="utf-8")
     phrase = "các mặt hàng như lương thực, thực phẩm"
     # The export holds this phrase (partly) decomposed: only NFC makes it match.
     assert phrase not in source and phrase in unicodedata.normalize("NFC", source)
-    text = seed_annotated.raw.text
+    text = seed_raw.text
     start = text.index(phrase)
-    tokens = [t.text for t in seed_annotated.doc if start <= t.idx < start + len(phrase)]
+    tokens = [t.text for t in seed_doc if start <= t.idx < start + len(phrase)]
     assert tokens == ["các", "mặt hàng", "như", "lương thực", ",", "thực phẩm"]
 
 
@@ -69,7 +69,7 @@ def test_each_line_is_segmented_once(monkeypatch):
         return real(text, *args, **kwargs)
 
     monkeypatch.setattr(underthesea, "word_tokenize", counting)
-    tokenizer = UndertheseaTokenizer(blank_pipeline().vocab)
+    tokenizer = UndertheseaTokenizer(tokenizer_pipeline().vocab, tokenizer_pipeline().tokenizer.settings)
     doc = tokenizer("Dòng một tăng 9,2%.\n\nDòng hai giảm 1,1%.")
     assert segmented == ["Dòng một tăng 9,2%.", "Dòng hai giảm 1,1%."]
     assert [t.text for t in doc if t.is_space] == ["\n\n"]
@@ -85,8 +85,8 @@ def test_unalignable_word_is_kept_and_reported():
     ]
 
 
-def test_tokenizer_warns_instead_of_dropping_text(nlp, monkeypatch):
-    tokenizer = UndertheseaTokenizer(nlp.vocab)
+def test_tokenizer_warns_instead_of_dropping_text(tokenizer_nlp, monkeypatch):
+    tokenizer = UndertheseaTokenizer(tokenizer_nlp.vocab, tokenizer_nlp.tokenizer.settings)
     tokenizer._pos_tag = lambda line: [("hoàn toàn khác", "N")]
     with pytest.warns(UserWarning, match="no underthesea word for 'Vải'"):
         doc = tokenizer("Vải thiều")
@@ -120,9 +120,28 @@ def test_number_cuts_on_a_long_line_are_linear():
     # characters (a report with no line break) cost the square of its length.
     line = long_text(1_000_000, separator=" ")
     tokens = [Token(m.start(), m.end(), "N") for m in re.finditer(r"\S+", line)]
-    settings = load_config()["tokenizer"]
+    settings = tokenizer_pipeline().tokenizer.settings
     with completes_within(60):
         cut = recut_numbers(line, tokens, "M", "Nu")
         detach_syllables(line, cut, settings["detach"], "M")
     numbers = [t for t in cut if t.tag == "M"]
     assert [line[t.start:t.end] for t in numbers] == [m.group() for m in NUMBER.finditer(line)]
+
+
+def test_a_line_longer_than_a_section_is_tagged_in_pieces_cut_at_sentence_ends(tokenizer_nlp):
+    # underthesea's memory grows with the length of a line: one of millions of
+    # characters is tagged in pieces, cut after a sentence end where there is one.
+    line = "Doanh thu tăng 5%. Chi phí giảm 3%. Lợi nhuận tăng 10%."
+    assert line_sections(line, 25) == [(0, 19, None), (19, 36, None), (36, len(line), None)]
+    tokenizer = UndertheseaTokenizer(tokenizer_nlp.vocab, {**tokenizer_nlp.tokenizer.settings, "section_chars": 25})
+    doc = tokenizer(line)
+    assert doc.text == line
+    assert [t.text for t in doc] == [t.text for t in tokenizer_nlp.make_doc(line)]
+
+
+def test_a_run_without_sentence_end_or_space_is_cut_where_it_stands_with_a_message():
+    text = "x" * 50 + " " + "y" * 30 + " " + "z" * 130
+    sections = line_sections(text, 60)
+    assert [(start, end) for start, end, _ in sections] == [(0, 51), (51, 82), (82, 142), (142, 202), (202, 212)]
+    problems = [p for _, _, p in sections if p]
+    assert len(problems) == 2 and "from offset 82 hold no sentence end or space" in problems[0]

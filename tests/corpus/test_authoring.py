@@ -4,11 +4,13 @@ from pathlib import Path
 
 import pytest
 
+from conftest import FIXTURES, ROOT
+
 from pipeline.corpus import authoring
 from pipeline.cli import main
 from pipeline.corpus.documents import check_document, load_documents
 
-FIXTURE = Path(__file__).resolve().parent / "fixtures" / "quang-nam-cut.ann"
+FIXTURE = FIXTURES / "quang-nam-cut.ann"
 
 
 def write_ann(tmp_path: Path, body: str) -> Path:
@@ -37,10 +39,10 @@ def test_records_take_the_links_written_in_the_file():
     assert (scale["unit"], scale["base_value"], scale["base_unit"], scale["qualifier"]) == ("nghìn tỷ đồng", 59e12, "đồng", "gần")
 
 
-def test_a_built_document_passes_the_corpus_check(nlp):
-    document, problems = authoring.load(FIXTURE, nlp=nlp)
+def test_a_built_document_passes_the_corpus_check(tokenizer_nlp):
+    document, problems = authoring.load(FIXTURE, nlp=tokenizer_nlp)
     assert problems == []
-    assert check_document(document, nlp) == []
+    assert check_document(document, tokenizer_nlp) == []
 
 
 def test_fraction_ratio_range_and_negative_values(tmp_path):
@@ -75,8 +77,8 @@ def test_problems_name_the_line_and_what_is_wrong(tmp_path, body, message):
 
 
 def test_gold_documents_survive_a_round_trip_through_the_format():
-    gold = load_documents([Path(__file__).resolve().parent.parent / "corpus" / "gold" / "quang-nam-2024-h1.jsonl"])[0]
-    path = Path(__file__).resolve().parent.parent / "corpus" / "review" / "quang-nam-2024-h1.ann"
+    gold = load_documents([ROOT / "corpus" / "gold" / "quang-nam-2024-h1.jsonl"])[0]
+    path = ROOT / "corpus" / "review" / "quang-nam-2024-h1.ann"
     rebuilt, problems = authoring.load(path)
     assert problems == []
     assert authoring.to_ann(gold).split("---\n", 1)[1] == path.read_text(encoding="utf-8").split("---\n", 1)[1]
@@ -121,7 +123,7 @@ def test_agreement_of_identical_and_of_changed_annotations():
 
 
 def test_export_as_ann_gives_files_that_build_back(tmp_path):
-    gold = Path(__file__).resolve().parent.parent / "corpus" / "gold" / "quang-nam-2024-h1.jsonl"
+    gold = ROOT / "corpus" / "gold" / "quang-nam-2024-h1.jsonl"
     assert main(["corpus", "export", str(gold), "--format", "ann", "--out", str(tmp_path / "review")]) == 0
     rebuilt, problems = authoring.load(tmp_path / "review" / "quang-nam-2024-h1.ann")
     assert problems == []
@@ -129,7 +131,7 @@ def test_export_as_ann_gives_files_that_build_back(tmp_path):
 
 
 def test_agreement_command_reads_ann_files_on_both_sides(capsys):
-    agreement_dir = Path(__file__).resolve().parent.parent / "corpus" / "agreement"
+    agreement_dir = ROOT / "corpus" / "agreement"
     name = "dong-thap-2023-q3.ann"
     assert main(["corpus", "agreement", str(agreement_dir / "second" / name), "--gold", str(agreement_dir / "first" / name)]) == 0
     out = capsys.readouterr().out

@@ -79,16 +79,16 @@ def test_correction_lines(documents):
         apply_edits(document, "5 | -U tấn")
 
 
-def test_docbin_is_on_underthesea_tokens_and_reports_misaligned_spans(documents, nlp):
+def test_docbin_is_on_underthesea_tokens_and_reports_misaligned_spans(documents, tokenizer_nlp):
     document = copy.deepcopy(documents["gia-lai-2024-h1"])
-    docbin = to_docbin([document], nlp)
-    [doc] = list(docbin.get_docs(nlp.vocab))
+    docbin = to_docbin([document], tokenizer_nlp)
+    [doc] = list(docbin.get_docs(tokenizer_nlp.vocab))
     assert len(doc.ents) == len(document["entities"])
     assert [(e.text, e.label_) for e in doc.ents[:3]] == [("Tổng sản phẩm trên địa bàn", "METRIC"), ("3,02", "VALUE"), ("%", "UNIT")]
     metric = next(e for e in document["entities"] if e["label"] == "METRIC")
     metric["end"] -= 2
     with pytest.warns(AlignmentWarning, match="widened to tokens 'Tổng sản phẩm trên địa bàn'"):
-        to_docbin([document], nlp)
+        to_docbin([document], tokenizer_nlp)
 
 
 def test_export_import_commands(tmp_path, documents):

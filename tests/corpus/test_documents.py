@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from conftest import ROOT
+
 from pipeline.corpus.documents import check_document, default_corpus_files, load_documents, relink_records, stats
 
 GOLD = default_corpus_files()
@@ -25,17 +27,17 @@ def small(documents):
     return copy.deepcopy(next(d for d in documents if d["doc_id"] == "gia-lai-2024-h1"))
 
 
-def test_project_corpus_passes_its_own_check(documents, nlp):
+def test_project_corpus_passes_its_own_check(documents, tokenizer_nlp):
     assert len(documents) >= 30
     for document in documents:
-        assert check_document(document, nlp) == []
+        assert check_document(document, tokenizer_nlp) == []
 
 
 def test_every_gold_document_is_built_from_its_reviewed_ann_file(documents):
     """The .ann files are the reviewed source; the gold must not drift from them."""
     from pipeline.corpus.authoring import load
 
-    review = Path(__file__).resolve().parent.parent / "corpus" / "review"
+    review = ROOT / "corpus" / "review"
     for document in documents:
         rebuilt, problems = load(review / f"{document['doc_id']}.ann")
         assert problems == [], problems[:3]
@@ -60,10 +62,10 @@ def test_corpus_holds_what_generalisation_needs(documents):
     assert min(len(d["text"]) for d in written) >= 3000
 
 
-def test_constructions_of_real_reports_are_covered(documents, nlp):
+def test_constructions_of_real_reports_are_covered(documents, tokenizer_nlp):
     from pipeline.corpus.constructions import count_constructions
 
-    missing = [row for row in count_constructions(documents, nlp) if not row["met"]]
+    missing = [row for row in count_constructions(documents, tokenizer_nlp) if not row["met"]]
     assert missing == []
 
 
@@ -95,10 +97,10 @@ def test_checker_reports_each_kind_of_broken_input(small):
     assert _where(problems, "relation 'growth' is not one of")
 
 
-def test_checker_reports_spans_off_token_boundaries(small, nlp):
+def test_checker_reports_spans_off_token_boundaries(small, tokenizer_nlp):
     metric = next(e for e in small["entities"] if e["label"] == "METRIC")
     metric["end"] -= 2  # cut inside a word
-    problems = check_document(small, nlp)
+    problems = check_document(small, tokenizer_nlp)
     assert len(problems) == 1 and "does not fall on token boundaries" in problems[0]
 
 

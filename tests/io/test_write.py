@@ -25,11 +25,11 @@ def outputs(tmp_path_factory):
     return out
 
 
-def test_every_output_document_matches_the_schema(outputs, seed_annotated):
+def test_every_output_document_matches_the_schema(outputs, seed_document):
     jsonschema.Draft202012Validator.check_schema(SCHEMA)
     validator = jsonschema.Draft202012Validator(SCHEMA)
     documents = [json.loads(line) for line in (outputs / "docs.jsonl").read_text(encoding="utf-8").splitlines()]
-    documents.append(seed_annotated.record())
+    documents.append(seed_document)
     for document in documents:
         assert list(validator.iter_errors(document)) == []
     broken = dict(documents[0], records=[dict(documents[0]["records"][0], relation="growth")])
