@@ -196,6 +196,11 @@ def check_document(document: dict, nlp=None) -> list[str]:
             problems.append(f"{where}: direction {record.get('direction')!r} is not up, down or null")
         if not isinstance(record.get("value"), (int, float)):
             problems.append(f"{where}: value {record.get('value')!r} is not a number")
+        if record.get("indicator") is not None:
+            from .indicators import catalogue_ids
+
+            if record["indicator"] not in catalogue_ids():
+                problems.append(f"{where}: indicator {record['indicator']!r} is not in pipeline/config/indicators.csv")
     if nlp is not None:
         from .convert import misaligned_entities
 
