@@ -163,10 +163,23 @@ class _Index:
         self.scales = sorted((tuple(_words(s)) for s in units["scales"]), key=len, reverse=True)
         self.unit_kinds = {" ".join(_unit_words(k)): v for k, v in units["kinds"].items()}
         items = settings["items"]
-        self.items = {cls: sorted((tuple(_words(w)) for w in items[cls]), key=len, reverse=True)
-                      for cls in ("crops", "animals", "sectors", "fish")}
+        self.items = {cls: sorted((self.norm.key(w) for w in items[cls]), key=len, reverse=True)
+                      for cls in ("crops", "animals", "sectors", "fish", "products")}
+        self.crop_trailing = frozenset(items["crop_trailing"])
+        self.item_not_with = [" ".join(_words(w)) for w in items["not_with"]]
+        self.products_cues = [" ".join(_words(w)) for w in items["products_cues"]]
         self.item_indicator = items["indicator"]
         self.growth_of = settings["growth_of"]
+        negative = settings["not_indicators"]
+        self.not_names = {self.norm.key(n) for n in negative["names"]}
+        self.not_prefixes = [self.norm.key(n) for n in negative["prefixes"]]
+        self.not_words = [" ".join(_words(n)) for n in negative["words"]]
+        context = settings["context"]
+        self.after_alias = frozenset(context["after_alias"])
+        self.context_required = {k: [" ".join(_words(w)) for w in v] for k, v in context["required"].items()}
+        self.before_phrases = {k: [self.norm.key(w) for w in v] for k, v in context["before"].items()}
+        self.increment_words = frozenset(context["increment_words"])
+        self.scale_words = frozenset(w for s in units["scales"] for w in _words(s))
         # Head words before an item ("sản lượng lúa", "đàn bò", "diện tích ngô").
         self.item_heads = sorted((tuple(_words(w)) for w in (
             "sản lượng", "diện tích", "năng suất", "tổng đàn", "đàn", "diện tích gieo trồng", "diện tích gieo cấy",
@@ -208,15 +221,34 @@ class _Index:
     def item_class(self, key: tuple[str, ...]) -> str | None:
         """The item class of a metric that names only an item, possibly after
         a head word: "lúa", "sản lượng lúa đông xuân", "đàn bò", "khu vực dịch vụ"."""
-        rest = key
+        candidates = [key]
         for head in self.item_heads:
-            if rest[:len(head)] == head and len(rest) > len(head):
-                rest = rest[len(head):]
+            if key[:len(head)] == head and len(key) > len(head):
+                candidates.append(key[len(head):])
                 break
-        for cls, words in self.items.items():
-            if rest in words:
-                return cls
+        for rest in candidates:
+            for cls, words in self.items.items():
+                if rest in words:
+                    return cls
+        for rest in candidates:
+            for item in self.items["crops"]:
+                # "lúa vụ xuân", "rau màu các loại": a crop and its season.
+                if rest[:len(item)] == item and all(w in self.crop_trailing for w in rest[len(item):]):
+                    return "crops"
+            for item in self.items["products"]:
+                # "thép cán các loại", "bia đóng lon": a product and its kind.
+                if rest[:len(item)] == item and len(rest) - len(item) <= 2:
+                    return "products"
         return None
+
+    def negative(self, key: tuple[str, ...]) -> bool:
+        """A metric that is a part of a total or another measure, never a catalogue indicator."""
+        if key in self.not_names:
+            return True
+        if any(key[:len(p)] == p for p in self.not_prefixes):
+            return True
+        text = " " + " ".join(key) + " "
+        return any(f" {w} " in text for w in self.not_words)
 
 
 def _unit_words(unit: str) -> list[str]:
@@ -317,9 +349,10 @@ def link_indicator(record: dict, sentence: str | None = None) -> tuple[str | Non
     """The catalogue indicator a record's figure is, and a score in [0, 1].
 
     The record is a gold or annotate-output record (keys metric, unit,
-    relation, parent_metric, baseline, ...); ``sentence`` is its sentence's
-    text, read only when the record has no metric of its own. Returns
-    (None, best score) when no indicator reaches the threshold of
+    relation, parent_metric, baseline, value, ...); ``sentence`` is its
+    sentence's text, read for context: the words after the figure when the
+    record has no metric of its own, damage and product cues for items.
+    Returns (None, best score) when no indicator reaches the threshold of
     ``indicators.toml``: a part of a total (a district, a sector's growth, an
     export market), a plan attained, a rank, or a figure no indicator names.
     """
@@ -331,39 +364,58 @@ def link_indicator(record: dict, sentence: str | None = None) -> tuple[str | Non
     kind = index.unit_kind(record.get("unit"))
     metric = record.get("metric")
     parent = record.get("parent_metric")
+    sentence_words = " " + " ".join(_words(sentence)) + " " if sentence else None
     scored: dict[str, float] = {}
 
     def offer(indicator: Indicator | None, score: float) -> None:
-        if indicator is not None and score > scored.get(indicator.id, 0.0):
-            scored[indicator.id] = score
+        if indicator is None or score <= scored.get(indicator.id, 0.0):
+            return
+        required = index.context_required.get(indicator.id)
+        if required and sentence_words is not None and not any(f" {w} " in sentence_words for w in required):
+            return
+        scored[indicator.id] = score
 
     if metric:
         key = index.norm.key(metric)
-        for indicator, text_score in _text_candidates(index, metric):
+        if index.negative(key):
+            return None, 0.0
+        candidates = _text_candidates(index, metric)
+        best_text = candidates[0][1] if candidates else 0.0
+        item = index.item_class(key)
+        parent_total = _exact_total(index, parent)
+        if parent_total and best_text < 1.0 and not item:
+            # An item under a total ("thu nội địa" under the budget revenue)
+            # is a part of it, unless its own name is an indicator's.
+            return None, best_text
+        damaged = _damaged(index, record, sentence)
+        for indicator, text_score in candidates:
+            if text_score < best_text - linker["dominance_margin"]:
+                break
+            if damaged and indicator.scope == "items":
+                continue
             target, factor = _compatible(index, indicator, relation, kind)
             offer(target, text_score * factor)
-        item = index.item_class(key)
-        if item:
+        if item and not damaged:
             target_id = _item_indicator(index, item, relation, kind)
             if target_id and _item_parent_agrees(index, item, parent, record.get("baseline")):
                 offer(index.by_id[target_id], linker["fuzzy_ceiling"])
-        if parent and len(index.norm.content(key)) <= index.settings["normalise"]["short_metric_tokens"]:
+        if parent and not damaged and len(index.norm.content(key)) <= index.settings["normalise"]["short_metric_tokens"]:
             # A short metric under an item-defined indicator ("lúa" under
-            # "diện tích gieo trồng cây hàng năm") is that indicator's item.
+            # "diện tích gieo trồng cây hằng năm") is that indicator's item.
             for indicator, text_score in _text_candidates(index, parent):
                 if indicator.scope != "items" or text_score < 1.0:
                     continue
                 target, factor = _compatible(index, indicator, relation, kind)
                 offer(target, linker["fuzzy_ceiling"] * factor)
-    elif sentence and kind not in (None, "other", "percent", "pp"):
-        # No METRIC of its own: an alias in the sentence names the indicator
-        # only when exactly one indicator counted in this unit is named there.
-        words = " " + " ".join(index.norm.key(sentence)) + " "
-        named = {alias.indicator.id for alias in index.aliases
-                 if kind in alias.indicator.unit_kinds and alias.indicator.measure == "level"
-                 and len(alias.key) >= 2 and f" {' '.join(alias.key)} " in words}
-        if len(named) == 1 and relation == "level":
-            offer(index.by_id[named.pop()], linker["context_score"])
+        if (not scored and sentence_words is not None and relation == "level"
+                and kind in index.item_indicator["products"] and best_text < 1.0
+                and any(f" {w} " in sentence_words for w in index.products_cues)):
+            # A product in a sentence listing an industry's main products.
+            offer(index.by_id[index.item_indicator["products"][kind]], linker["context_score"])
+    elif sentence and relation in ("level", "share") and kind not in (None, "other", "percent", "pp"):
+        target = _context_indicator(index, record, sentence, kind)
+        if target:
+            offer(target, linker["context_score"])
     if not scored:
         return None, 0.0
     best_id, best = max(scored.items(), key=lambda item: (item[1], item[0]))
@@ -371,6 +423,103 @@ def link_indicator(record: dict, sentence: str | None = None) -> tuple[str | Non
     if best < linker["threshold"]:
         return None, best
     return best_id, best
+
+
+def _damaged(index: _Index, record: dict, sentence: str | None) -> bool:
+    """Whether the clause of the figure reports a loss ("1.870 ha lúa bị
+    ảnh hưởng", "2.502 con gia súc bị chết"): such areas and herds are not the
+    crop area or the herd."""
+    if not sentence:
+        return False
+    span = _value_span(record, sentence)
+    if span is not None:
+        start = max(sentence.rfind(";", 0, span[0]), sentence.rfind(".", 0, span[0])) + 1
+        stops = [i for i in (sentence.find(";", span[1]), sentence.find(".", span[1])) if i >= 0]
+        sentence = sentence[start:min(stops) if stops else len(sentence)]
+    words = " " + " ".join(_words(sentence)) + " "
+    return any(f" {w} " in words for w in index.item_not_with)
+
+
+def _exact_total(index: _Index, text: str | None) -> str | None:
+    """The total-scope indicator ``text`` names exactly, if any."""
+    if not text:
+        return None
+    for indicator in index.exact.get(index.norm.key(text), []):
+        if indicator.scope == "total":
+            return indicator.id
+    return None
+
+
+_NUMBER_END = r"(?![\d]|[.,]\d)"
+
+
+def _vn_number(x: float) -> list[str]:
+    """Ways a report writes a number: "1.120", "14,57", "3,50"."""
+    out = []
+    if float(x).is_integer():
+        out.append(f"{int(x):,}".replace(",", "."))
+    for decimals in (1, 2, 3):
+        text = f"{x:,.{decimals}f}".replace(",", " ").replace(".", ",").replace(" ", ".")
+        out.append(text)
+        out.append(text.rstrip("0").rstrip(","))
+    return sorted(set(out), key=len, reverse=True)
+
+
+def _value_span(record: dict, sentence: str) -> tuple[int, int] | None:
+    """Where the record's figure is in its sentence, when it can be found
+    there exactly once."""
+    value = record.get("value")
+    if not isinstance(value, (int, float)):
+        return None
+    forms = _vn_number(abs(value))
+    if record.get("denominator"):
+        forms = [f"{a}/{b}" for a in forms for b in _vn_number(record["denominator"])]
+    elif record.get("upper") is not None:
+        forms = [f"{a}-{b}" for a in forms for b in _vn_number(record["upper"])]
+    spans = set()
+    for form in forms:
+        for match in re.finditer(r"(?<![\d.,])-?0*" + re.escape(form) + _NUMBER_END, sentence):
+            spans.add((match.start(), match.end()))
+    # The longest form found wins where a shorter one matched inside it.
+    spans = {span for span in spans if not any(o != span and o[0] <= span[0] and span[1] <= o[1] for o in spans)}
+    return spans.pop() if len(spans) == 1 else None
+
+
+def _context_indicator(index: _Index, record: dict, sentence: str, kind: str) -> Indicator | None:
+    """The indicator named right after a figure that has no METRIC ("1.120
+    doanh nghiệp thành lập mới", "36/36 xã đạt chuẩn nông thôn mới") or by
+    the verb right before it ("làm chết 38 người" in a sentence on traffic
+    accidents). A figure after "thêm" or "tăng" is an increment, not a level."""
+    span = _value_span(record, sentence)
+    if span is None:
+        return None
+    before = index.norm.key(re.split(r"[,;:.()\n]", sentence[:span[0]])[-1])
+    if before and before[-1] in index.increment_words:
+        return None
+    clause = re.split(r"[,;:.()\n]", sentence[span[1]:], maxsplit=1)[0]
+    words = list(index.norm.key(clause))
+    while words and words[0] in index.scale_words:
+        words.pop(0)
+    words = tuple(words)
+    best: tuple[int, Indicator] | None = None
+    for alias in index.aliases:
+        indicator = alias.indicator
+        if kind not in indicator.unit_kinds or indicator.measure not in ("level", "rate"):
+            continue
+        n = len(alias.key)
+        if n < 2 or words[:n] != alias.key:
+            continue
+        if len(words) > n and words[n] not in index.after_alias:
+            continue
+        if best is None or n > best[0]:
+            best = (n, indicator)
+    if best:
+        return best[1]
+    for indicator_id, phrases in index.before_phrases.items():
+        indicator = index.by_id[indicator_id]
+        if kind in indicator.unit_kinds and any(before[-len(p):] == p for p in phrases):
+            return indicator
+    return None
 
 
 def _item_parent_agrees(index: _Index, item: str, parent: str | None, baseline: str | None) -> bool:
