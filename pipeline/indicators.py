@@ -180,12 +180,13 @@ class _Index:
         self.before_phrases = {k: [self.norm.key(w) for w in v] for k, v in context["before"].items()}
         self.increment_words = frozenset(context["increment_words"])
         self.scale_words = frozenset(w for s in units["scales"] for w in _words(s))
-        # Head words before an item ("sản lượng lúa", "đàn bò", "diện tích ngô").
-        self.item_heads = sorted((tuple(_words(w)) for w in (
-            "sản lượng", "diện tích", "năng suất", "tổng đàn", "đàn", "diện tích gieo trồng", "diện tích gieo cấy",
-            "diện tích trồng", "diện tích thu hoạch", "khu vực", "ngành", "tổng sản lượng", "sản lượng thu hoạch",
-            "diện tích nuôi", "diện tích nuôi trồng", "sản lượng nuôi", "sản lượng nuôi trồng", "sản lượng khai thác",
-            "cây", "con", "vụ")), key=len, reverse=True)
+        self.item_heads = sorted((tuple(_words(w)) for w in items["heads"]), key=len, reverse=True)
+        self.area_excluded = {self.norm.key(w) for w in items["area_excluded"]}
+        self.progress_before = [self.norm.key(w) for w in items["progress_before"]]
+        self.nominal_words = [self.norm.key(w) for w in settings["nominal"]["words"]]
+        self.scope_conflicts = [tuple(" ".join(_words(w)) for w in pair) for pair in settings["scope_conflicts"]["pairs"]]
+        self.places = {tuple(_words(w)) for w in settings["places"]["names"]}
+        self.context_excluded = {k: [" ".join(_words(w)) for w in v] for k, v in context.get("excluded", {}).items()}
 
     # units -----------------------------------------------------------------
     def unit_kind(self, unit: str | None) -> str | None:
@@ -240,6 +241,31 @@ class _Index:
                 if rest[:len(item)] == item and len(rest) - len(item) <= 2:
                     return "products"
         return None
+
+    def bare_head(self, key: tuple[str, ...]) -> bool:
+        """Whether a metric is only an item head word ("diện tích", "tổng sản lượng")."""
+        content = self.content_words(key)
+        return any(content == self.content_words(head) for head in self.item_heads)
+
+    def content_words(self, key: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(w for w in key if w not in self.norm.stop)
+
+    def item_rest(self, key: tuple[str, ...]) -> tuple[str, ...]:
+        """The item of a metric without its head word ("lúa" of "sản lượng lúa")."""
+        for head in self.item_heads:
+            if key[:len(head)] == head and len(key) > len(head):
+                return key[len(head):]
+        return key
+
+    def conflicts(self, metric: str, indicator: Indicator) -> bool:
+        """Whether the metric names the other side of a scope pair than the indicator."""
+        metric_text = " " + " ".join(_words(metric)) + " "
+        name_text = " " + " ".join(_words(indicator.name)) + " "
+        for a, b in self.scope_conflicts:
+            for one, other in ((a, b), (b, a)):
+                if f" {one} " in metric_text and f" {other} " in name_text and f" {other} " not in metric_text:
+                    return True
+        return False
 
     def negative(self, key: tuple[str, ...]) -> bool:
         """A metric that is a part of a total or another measure, never a catalogue indicator."""
@@ -300,11 +326,16 @@ def _text_candidates(index: _Index, text: str) -> list[tuple[Indicator, float]]:
         overlap = len(content & alias.content)
         if overlap:
             dice = 2 * overlap / (len(content) + len(alias.content))
+            if alias.content - content and content - alias.content:
+                # Words swapped, not only added ("che phủ cây xanh" for "che phủ rừng"):
+                # the metric likely names another thing.
+                dice *= 1.0 - index.settings["linker"]["substitution_penalty"]
             keep(alias.indicator, ceiling * dice)
     return sorted(scores.values(), key=lambda item: -item[1])
 
 
-def _compatible(index: _Index, indicator: Indicator, relation: str | None, kind: str | None) -> tuple[Indicator | None, float]:
+def _compatible(index: _Index, indicator: Indicator, relation: str | None, kind: str | None,
+                nominal: bool = False) -> tuple[Indicator | None, float]:
     """The indicator a record of this relation and unit kind can be (the growth
     indicator for a change of a level one), and the factor its text score is
     multiplied by; (None, 0) when it cannot be."""
@@ -314,7 +345,7 @@ def _compatible(index: _Index, indicator: Indicator, relation: str | None, kind:
         if relation == "level":
             return indicator, unit_factor
         growth = index.growth_of.get(indicator.id)
-        if growth and relation == "change" and kind in ("percent", None):
+        if growth and not nominal and relation == "change" and kind in ("percent", None):
             return index.by_id[growth], 1.0 if kind else 1.0 - penalty
         return None, 0.0
     if indicator.measure == "growth":
@@ -370,12 +401,19 @@ def link_indicator(record: dict, sentence: str | None = None) -> tuple[str | Non
     def offer(indicator: Indicator | None, score: float) -> None:
         if indicator is None or score <= scored.get(indicator.id, 0.0):
             return
-        required = index.context_required.get(indicator.id)
-        if required and sentence_words is not None and not any(f" {w} " in sentence_words for w in required):
-            return
+        if sentence_words is not None:
+            required = index.context_required.get(indicator.id)
+            if required and not any(f" {w} " in sentence_words for w in required):
+                return
+            if any(f" {w} " in sentence_words for w in index.context_excluded.get(indicator.id, ())):
+                return
         scored[indicator.id] = score
 
-    if metric:
+    if metric and sentence and tuple(_words(metric)) in index.places:
+        target = _lead_indicator(index, record, sentence, relation, kind)
+        if target:
+            offer(target, linker["context_score"])
+    elif metric:
         key = index.norm.key(metric)
         if index.negative(key):
             return None, 0.0
@@ -387,14 +425,24 @@ def link_indicator(record: dict, sentence: str | None = None) -> tuple[str | Non
             # An item under a total ("thu nội địa" under the budget revenue)
             # is a part of it, unless its own name is an indicator's.
             return None, best_text
-        damaged = _damaged(index, record, sentence)
+        if item and best_text < 1.0:
+            # An item named loosely ("khu vực nông, lâm nghiệp và thủy sản")
+            # is what its unit and relation make it, not an indicator sharing its words.
+            candidates = []
+        elif index.bare_head(key):
+            # "diện tích", "tổng sản lượng" name no item: no item-defined indicator.
+            candidates = [(i, s) for i, s in candidates if i.scope != "items" or s >= 1.0]
+        damaged = _damaged(index, record, sentence) or _progress(index, record, sentence, kind)
+        nominal = any(key[:len(w)] == w for w in index.nominal_words)
         for indicator, text_score in candidates:
             if text_score < best_text - linker["dominance_margin"]:
                 break
-            if damaged and indicator.scope == "items":
+            if (damaged and indicator.scope == "items") or index.conflicts(metric, indicator):
                 continue
-            target, factor = _compatible(index, indicator, relation, kind)
+            target, factor = _compatible(index, indicator, relation, kind, nominal)
             offer(target, text_score * factor)
+        if item == "fish" and kind == "area" and index.item_rest(key) in index.area_excluded:
+            item = None
         if item and not damaged:
             target_id = _item_indicator(index, item, relation, kind)
             if target_id and _item_parent_agrees(index, item, parent, record.get("baseline")):
@@ -407,7 +455,7 @@ def link_indicator(record: dict, sentence: str | None = None) -> tuple[str | Non
                     continue
                 target, factor = _compatible(index, indicator, relation, kind)
                 offer(target, linker["fuzzy_ceiling"] * factor)
-        if (not scored and sentence_words is not None and relation == "level"
+        if (max(scored.values(), default=0.0) < linker["threshold"] and sentence_words is not None and relation == "level"
                 and kind in index.item_indicator["products"] and best_text < 1.0
                 and any(f" {w} " in sentence_words for w in index.products_cues)):
             # A product in a sentence listing an industry's main products.
@@ -438,6 +486,37 @@ def _damaged(index: _Index, record: dict, sentence: str | None) -> bool:
         sentence = sentence[start:min(stops) if stops else len(sentence)]
     words = " " + " ".join(_words(sentence)) + " "
     return any(f" {w} " in words for w in index.item_not_with)
+
+
+def _lead_indicator(index: _Index, record: dict, sentence: str, relation: str | None, kind: str | None) -> Indicator | None:
+    """The indicator the lead clause of a list names ("Tốc độ tăng GRDP ... của
+    các tỉnh vùng Tây Nguyên: Kon Tum 6,8%; ..."), for a figure after its colon."""
+    span = _value_span(record, sentence)
+    colon = sentence.find(":")
+    if span is None or colon < 0 or span[0] < colon:
+        return None
+    lead = index.norm.key(sentence[:colon])
+    best: tuple[int, Indicator] | None = None
+    for alias in index.aliases:
+        n = len(alias.key)
+        if n < 2 or not any(lead[i:i + n] == alias.key for i in range(len(lead) - n + 1)):
+            continue
+        target, factor = _compatible(index, alias.indicator, relation, kind)
+        if target is not None and factor >= 1.0 and (best is None or n > best[0]):
+            best = (n, target)
+    return best[1] if best else None
+
+
+def _progress(index: _Index, record: dict, sentence: str | None, kind: str | None) -> bool:
+    """Whether an area is a season's progress ("đã thu hoạch 242.300 ha lúa"):
+    the words right before its figure say so."""
+    if kind != "area" or not sentence:
+        return False
+    span = _value_span(record, sentence)
+    if span is None:
+        return False
+    before = index.norm.key(re.split(r"[,;:.()\n]", sentence[:span[0]])[-1])
+    return any(p and before[-len(p):] == p for p in index.progress_before)
 
 
 def _exact_total(index: _Index, text: str | None) -> str | None:
