@@ -160,6 +160,10 @@ class _Index:
                 if indicator not in entries:
                     entries.append(indicator)
         units = settings["units"]
+        known = set(units["kinds"].values()) | {"money_per", "unitless"}
+        for indicator in catalogue:
+            if not indicator.unit_kinds or set(indicator.unit_kinds) - known:
+                raise CatalogueError(f"{indicator.id}: unit kinds {indicator.unit_kinds} are not among {sorted(known)}")
         self.scales = sorted((tuple(_words(s)) for s in units["scales"]), key=len, reverse=True)
         self.unit_kinds = {" ".join(_unit_words(k)): v for k, v in units["kinds"].items()}
         items = settings["items"]
@@ -340,7 +344,10 @@ def _compatible(index: _Index, indicator: Indicator, relation: str | None, kind:
     indicator for a change of a level one), and the factor its text score is
     multiplied by; (None, 0) when it cannot be."""
     penalty = index.settings["linker"]["no_unit_penalty"]
-    unit_factor = 1.0 if kind in indicator.unit_kinds else (1.0 - penalty if kind is None else 0.0)
+    if kind in indicator.unit_kinds or (kind is None and "unitless" in indicator.unit_kinds):
+        unit_factor = 1.0
+    else:
+        unit_factor = 1.0 - penalty if kind is None else 0.0
     if indicator.measure == "level":
         if relation == "level":
             return indicator, unit_factor
