@@ -628,19 +628,20 @@ def score_documents(documents: list[dict]) -> dict:
     """Precision and coverage of ``link_indicator`` over the reviewed records
     (those whose gold has an ``indicator`` key) of ``documents``."""
     counts = {"records": 0, "reviewed": 0, "gold_coded": 0, "predicted": 0, "correct": 0,
-              "wrong_code": 0, "false_code": 0, "missed": 0}
+              "wrong_code": 0, "false_code": 0, "missed": 0, "coded_records": 0}
     errors = []
     for document in documents:
         text = document["text"]
         sentences = document["sentences"]
         for record in document.get("records", []):
             counts["records"] += 1
-            if "indicator" not in record:
-                continue
-            counts["reviewed"] += 1
             sentence = sentences[record["sentence"]] if record.get("sentence") is not None else None
             sentence_text = text[sentence["start"]:sentence["end"]] if sentence else None
             predicted, score = link_indicator(record, sentence_text)
+            counts["coded_records"] += predicted is not None
+            if "indicator" not in record:
+                continue
+            counts["reviewed"] += 1
             gold = record["indicator"]
             counts["gold_coded"] += gold is not None
             counts["predicted"] += predicted is not None
@@ -662,6 +663,7 @@ def score_documents(documents: list[dict]) -> dict:
         "precision": counts["correct"] / predicted if predicted else None,
         "coverage": counts["correct"] / gold_coded if gold_coded else None,
         "coded_share": predicted / reviewed if reviewed else None,
+        "coded_share_all": counts["coded_records"] / counts["records"] if counts["records"] else None,
         "errors": errors,
     }
 
@@ -679,13 +681,14 @@ def format_scores(scores: dict[str, dict], show_errors: bool = False) -> str:
     def pct(value):
         return "   -  " if value is None else f"{value:6.3f}"
 
-    lines = ["split   reviewed  gold-coded  predicted  correct  wrong-code  false-code  missed  precision  coverage  coded-share"]
+    lines = ["split   reviewed  gold-coded  predicted  correct  wrong-code  false-code  missed  precision  coverage  "
+             "coded-share  records  coded-all"]
     for split, s in scores.items():
         lines.append(f"{split:<7} {s['reviewed']:>8}  {s['gold_coded']:>10}  {s['predicted']:>9}  {s['correct']:>7}  "
                      f"{s['wrong_code']:>10}  {s['false_code']:>10}  {s['missed']:>6}  {pct(s['precision']):>9}  "
-                     f"{pct(s['coverage']):>8}  {pct(s['coded_share']):>11}")
+                     f"{pct(s['coverage']):>8}  {pct(s['coded_share']):>11}  {s['records']:>7}  {pct(s['coded_share_all']):>9}")
     lines.append("precision: right codes / codes given; coverage: right codes / reviewed records with a gold code; "
-                 "coded-share: codes given / reviewed records")
+                 "coded-share: codes given / reviewed records; coded-all: codes given / all records of the split")
     if show_errors:
         for split, s in scores.items():
             for e in s["errors"]:
