@@ -293,6 +293,22 @@ def _corpus_build(args: argparse.Namespace) -> int:
     return build_files(files, Path(args.corpus), check_tokens=not args.no_tokens)
 
 
+def _corpus_indicators(args: argparse.Namespace) -> int:
+    import json
+
+    from pipeline.corpus.documents import load_documents
+    from pipeline.components.indicators import format_scores, indicator_scores
+
+    splits = ["train", "dev", "test", "all"] if args.split == "every" else [args.split]
+    scores = indicator_scores(load_documents(_corpus_paths(args)), splits)
+    if args.json:
+        print(json.dumps({k: {f: v for f, v in s.items() if args.errors or f != "errors"} for k, s in scores.items()},
+                         ensure_ascii=False, indent=2))
+    else:
+        print(format_scores(scores, show_errors=args.errors))
+    return 0
+
+
 def _corpus_constructions(args: argparse.Namespace) -> int:
     import json
 
@@ -533,6 +549,16 @@ def build_parser() -> argparse.ArgumentParser:
     constructions.add_argument("--json", action="store_true", help="print the rows as JSON")
     constructions.add_argument("--no-tokens", action="store_true", help="skip sentence lengths in tokens (no underthesea run)")
     constructions.set_defaults(handler=_corpus_constructions)
+    indicators = corpus_commands.add_parser("indicators", help="score the indicator linker on the reviewed gold codes",
+                                            description="Precision and coverage of the indicator codes the linker "
+                                            "(pipeline/components/indicators.py) gives the gold records whose indicator was reviewed "
+                                            "(i= on the VALUE in corpus/review/*.ann), per split.")
+    indicators.add_argument("paths", nargs="*", metavar="PATH", help="corpus JSON Lines files; default: corpus/gold/*.jsonl")
+    indicators.add_argument("--split", default="every", choices=("train", "dev", "test", "all", "every"),
+                            help="which split to score; every (the default) prints train, dev, test and all")
+    indicators.add_argument("--errors", action="store_true", help="list every record whose code differs from the gold")
+    indicators.add_argument("--json", action="store_true")
+    indicators.set_defaults(handler=_corpus_indicators)
     agree = corpus_commands.add_parser("agreement", help="agreement of a second, blind annotation with the gold",
                                        description="Span F1 per label, Cohen's kappa of the sentence classes and "
                                        "agreement per record field, between the gold and a second annotation of the same documents.")

@@ -31,7 +31,7 @@ CLASS_TAGS = {"a": "achievement", "l": "limitation", "c": "cause", "t": "task", 
 TAG_OF_CLASS = {label: tag for tag, label in CLASS_TAGS.items()}
 LABEL_CODES = {"M": "METRIC", "V": "VALUE", "U": "UNIT", "B": "BASELINE"}
 CODE_OF_LABEL = {label: code for code, label in LABEL_CODES.items()}
-RECORD_KEYS = {"m", "r", "d", "b", "q", "p"}
+RECORD_KEYS = {"m", "r", "d", "b", "q", "p", "i"}
 
 # "[M1:text]", "[V:text|attrs]", "[B2:text|type]", or a class tag "{a}".
 _TOKEN = re.compile(r"\[([MVUB])(\d*):([^\[\]{}|]+?)(?:\|([^\[\]{}]*))?\]|\{([alcto])\}")
@@ -232,7 +232,7 @@ def _record(mark: Mark, text: str, numbered: dict, units: dict, sentence: int, n
     attrs = _parse_attrs(mark.attrs)
     unknown = set(attrs) - RECORD_KEYS
     if unknown:
-        problems.append(f"{where}: unknown keys {sorted(unknown)} (use m r d b q p)")
+        problems.append(f"{where}: unknown keys {sorted(unknown)} (use m r d b q p i)")
     if "m" not in attrs:
         problems.append(f"{where}: no metric decision (m=N or m=-)")
     if attrs.get("r") not in RELATIONS:
@@ -287,6 +287,15 @@ def _record(mark: Mark, text: str, numbered: dict, units: dict, sentence: int, n
     if scale is not None:
         record["base_value"] = parsed["value"] * scale[0]
         record["base_unit"] = scale[1] or None
+    if "i" in attrs:
+        # The reviewed indicator: a catalogue id, or "none" (reviewed, no
+        # catalogue indicator). Without the key the record was not reviewed.
+        from pipeline.components.indicators import catalogue_ids
+
+        indicator = attrs["i"]
+        if indicator != "none" and indicator not in catalogue_ids():
+            problems.append(f"{where}: indicator i={indicator!r} is not in pipeline/config/indicators.csv (or i=none)")
+        record["indicator"] = None if indicator == "none" else indicator
     record["sentence"] = sentence
     return record, problems
 
@@ -364,6 +373,8 @@ def to_ann(document: dict) -> str:
                     parts.append("q=" + record["qualifier"].replace(" ", "_"))
                 if record.get("parent_metric"):
                     parts.append(f"p={number_of('METRIC', record['parent_metric'], None, entity['start'])}")
+                if "indicator" in record:
+                    parts.append("i=" + (record["indicator"] or "none"))
                 opening = f"[{code}:"
                 closing = "|" + " ".join(parts) + "]"
             else:
@@ -394,6 +405,7 @@ def _table(document: dict) -> str:
         rows.append(
             f"{record['sentence']:>4}  {text[s:e]:>12} {record['unit'] or '':<16} {record['relation']:<10} {record['direction'] or '':<4} "
             f"metric={record['metric']!r} parent={record['parent_metric']!r} baseline={record['baseline']!r}/{record['baseline_type']} q={record['qualifier']!r}"
+            + (f" i={record['indicator'] or 'none'}" if "indicator" in record else "")
         )
     return "\n".join(rows)
 

@@ -199,6 +199,11 @@ def check_document(document: dict, nlp=None) -> list[str]:
             problems.append(f"{where}: direction {record.get('direction')!r} is not up, down or null")
         if not isinstance(record.get("value"), (int, float)):
             problems.append(f"{where}: value {record.get('value')!r} is not a number")
+        if record.get("indicator") is not None:
+            from pipeline.components.indicators import catalogue_ids
+
+            if record["indicator"] not in catalogue_ids():
+                problems.append(f"{where}: indicator {record['indicator']!r} is not in pipeline/config/indicators.csv")
     if nlp is not None:
         for entity, message in misaligned_entities(document, nlp):
             problems.append(f"{name}: {entity['label']} [{entity['start']}:{entity['end']}] {text[entity['start']:entity['end']]!r}: {message}")
