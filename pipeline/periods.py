@@ -46,7 +46,9 @@ class TimeExpression:
     last_month: int = 12
     day: int | None = None  # a date's day
     last_year: int | None = None  # years, school_year
-    anchored: bool = False  # a date or month after "đến", "tại thời điểm": the figure is counted to it
+    # "up_to" after "đến", "tính đến hết" (the figure is counted up to it), "at" after
+    # "tại thời điểm" (the figure is that day's); a bare date is neither and dates no figure
+    anchor: str | None = None
 
 
 @lru_cache(maxsize=4)
@@ -66,6 +68,7 @@ def _patterns(words_key: tuple) -> list[tuple[str, re.Pattern]]:
         ("months_words", re.compile(rf"(?<!\w)({count_words})\s+tháng(?:\s+(đầu|cuối))?(?:\s+năm(?:\s+{_YEAR})?)?(?!\w)", flags)),
         ("quarter", re.compile(rf"(?<!\w)quý\s+(IV|III|II|I|[1-4])(?![\w]){_YEAR_SUFFIX}", flags)),
         ("month", re.compile(rf"(?<![\d\w])tháng\s+(\d{{1,2}}|{month_words})(?![\w]){_YEAR_SUFFIX}", flags)),
+        ("since", re.compile(rf"(?<!\w)từ\s+(?:đầu\s+)?năm(?:\s+{_YEAR})?\s+(?:đến nay|đến hiện nay|tới nay)", flags)),
         ("whole_year", re.compile(rf"(?<!\w)cả năm(?:\s+{_YEAR})?", flags)),
         ("year_end", re.compile(rf"(?<!\w)cuối năm\s+{_YEAR}", flags)),
         ("year", re.compile(rf"(?<!\w)năm\s+{_YEAR}(?!\d)", flags)),
@@ -107,7 +110,7 @@ def find_time_expressions(text: str, config: dict | None = None) -> list[TimeExp
             continue
         chosen.append(expression)
     chosen = [_anchor(e, text, anchors) for e in chosen]
-    chosen = [e for e in chosen if not (e.kind == "date" and e.year is None and not e.anchored)]
+    chosen = [e for e in chosen if not (e.kind == "date" and e.year is None and e.anchor is None)]
     return _share_years(chosen, text)
 
 
@@ -147,6 +150,8 @@ def _expression(kind: str, match: re.Match, words: dict) -> TimeExpression | Non
             return None
         year = groups[1] or groups[2]
         return TimeExpression(start, end, text, "month", int(year) if year else None, month, month)
+    if kind == "since":  # "từ năm 2022 đến nay": ends where the period around it ends
+        return TimeExpression(start, end, text, "since", int(groups[0]) if groups[0] else None)
     if kind == "whole_year":
         return TimeExpression(start, end, text, "year", int(groups[0]) if groups[0] else None)
     if kind == "year_end":
@@ -166,7 +171,9 @@ def _anchor(expression: TimeExpression, text: str, anchors: list[str]) -> TimeEx
         if before.lower().endswith(anchor) and (len(before) == len(anchor) or not before[-len(anchor) - 1].isalnum()):
             # the anchor belongs to the expression: "đến 30/6/2020" says more than "30/6/2020"
             start = window_start + len(before) - len(anchor)
-            return replace(expression, anchored=True, start=start, text=text[start:expression.end])
+            # "tại thời điểm 1/4/2018" is that day; "đến 30/6/2020" counts up to it
+            kind = "at" if any(word in anchor for word in ("thời điểm", "tại")) else "up_to"
+            return replace(expression, anchor=kind, start=start, text=text[start:expression.end])
     return expression
 
 
@@ -194,10 +201,14 @@ def resolve(expression: TimeExpression, context: tuple[date | None, date] | None
         context_start, context_end = context
         years = [context_end.year] + ([context_start.year] if context_start and context_start.year != context_end.year else [])
         for candidate in years:
-            span = resolve(replace(expression, year=candidate))
+            span = resolve(replace(expression, year=candidate), context)
             if span and (context_start is None or span[0] is None or span[0] >= context_start) and span[1] <= context_end:
                 return span
-        return resolve(replace(expression, year=years[0]))
+        return resolve(replace(expression, year=years[0]), context)
+    if expression.kind == "since":
+        if context is None or context[1].year < year:
+            return None
+        return date(year, 1, 1), context[1]
     if expression.kind == "school_year":
         month = settings("periods")["school_year_start_month"]
         end_month = month - 1 or 12
@@ -207,9 +218,9 @@ def resolve(expression: TimeExpression, context: tuple[date | None, date] | None
         return date(year, 1, 1), date(expression.last_year, 12, 31)
     if expression.kind == "date":
         day = date(year, expression.first_month, expression.day)
-        return (None if expression.anchored else day), day
+        return (None if expression.anchor == "up_to" else day), day
     end = date(year, expression.last_month, _last_day(year, expression.last_month))
-    if expression.kind == "month" and expression.anchored:
+    if expression.kind == "month" and expression.anchor == "up_to":
         return None, end
     return date(year, expression.first_month, 1), end
 
@@ -300,7 +311,7 @@ def governing_expression(sentence: str, figure_start: int, figure_end: int, *, e
         e for e in find_time_expressions(sentence, config)
         if not any(e.start < end and start < e.end for start, end in excluded)
         and not _after_comparator(sentence, e, comparators)
-        and not (e.kind == "date" and not e.anchored)
+        and not (e.kind == "date" and e.anchor is None)
     ]
     links = "|".join(re.escape(w) for w in config["after_figure_links"])
     for e in expressions:
@@ -313,7 +324,7 @@ def governing_expression(sentence: str, figure_start: int, figure_end: int, *, e
     before = [e for e in expressions if clause_start <= e.start and e.end <= figure_start
               and not _inside_closed_bracket(sentence, e.start, figure_start)]
     if before:
-        return before[-1]
+        return _joined(sentence, expressions, before[-1])
     opener = next((e for e in expressions if e.end <= figure_start), None)
     if opener is not None:
         prefix = sentence[:opener.start].strip(" -+•*\t")
@@ -321,6 +332,19 @@ def governing_expression(sentence: str, figure_start: int, figure_end: int, *, e
         if len(prefix.split()) <= config["sentence_opener_max_words"] and not re.search(r"\d", prefix) and after.startswith(","):
             return opener
     return None
+
+
+def _joined(sentence: str, expressions: list[TimeExpression], last: TimeExpression) -> TimeExpression:
+    """"trong tháng 7 và tháng 8": the expressions joined by "và" to ``last`` with it, as one
+    expression of the same kind when they are months or quarters of one year."""
+    index = expressions.index(last)
+    first = last
+    while index > 0 and re.fullmatch(r"\s*và\s*", sentence[expressions[index - 1].end:first.start], re.IGNORECASE):
+        index -= 1
+        first = expressions[index]
+    if first is last or first.kind != last.kind or last.kind not in ("month", "quarter") or first.year != last.year:
+        return last
+    return replace(last, start=first.start, text=sentence[first.start:last.end], first_month=first.first_month)
 
 
 def record_period(sentence: str, figure_start: int, figure_end: int, document_period: dict | None,
@@ -381,7 +405,7 @@ def baseline_period(record: dict, period: dict | None, config: dict | None = Non
     if expressions:
         expression = expressions[0]
         if expression.kind == "date":
-            expression = replace(expression, anchored=False)  # "so với 31/12/2019": that day
+            expression = replace(expression, anchor=None)  # "so với 31/12/2019": that day
         resolved = resolve(expression, span)
         return period_dict(resolved, text)
     start, end = span
