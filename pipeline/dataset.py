@@ -171,7 +171,15 @@ def _arrow_table(rows: list[dict]):
                         for c in COLUMNS])
     from datetime import date
 
-    converted = [{c: (date.fromisoformat(row[c]) if c in dates and row[c] else row[c]) for c in COLUMNS} for row in rows]
+    def cell(column: str, value):
+        if value is None:
+            return None
+        if column in dates:
+            return date.fromisoformat(value)
+        # a base-unit value can pass 2**53 ("10,2 triệu tỷ đồng"): a double holds it, to 16 digits
+        return float(value) if column in numbers else value
+
+    converted = [{c: cell(c, row[c]) for c in COLUMNS} for row in rows]
     return pa.Table.from_pylist(converted, schema=schema)
 
 

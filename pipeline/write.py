@@ -63,6 +63,12 @@ def document_record(annotated: "Annotated", with_tokens: bool = False) -> dict:
         ],
         "warnings": structure.warnings,
     }
+    # what the report says about itself, and each figure's period and value in base units
+    from .dataset import scoped_records
+    from .metadata import document_metadata
+
+    record["metadata"] = document_metadata(text)
+    record["records"] = scoped_records(record, record["metadata"])
     if with_tokens:
         record["tokens"] = [
             {"start": t.idx, "end": t.idx + len(t.text), "text": t.text, "tag": t.tag_, "pos": t.pos_}
