@@ -84,8 +84,8 @@ def load_documents(inputs: Iterable[str | os.PathLike]) -> list[dict]:
     for item in inputs:
         path = Path(item)
         if path.is_dir():
-            files = sorted((path / "documents").rglob("*.json")) if (path / "documents").is_dir() else []
-            files += sorted(path.glob("*.jsonl"))
+            # a folder-mode output: its documents (its manifest.jsonl lists files, not documents)
+            files = sorted((path / "documents").rglob("*.json")) if (path / "documents").is_dir() else sorted(path.glob("*.jsonl"))
             if not files:
                 raise FileNotFoundError(f"{path}: no documents/*.json (a `vnreport annotate FOLDER --out` output) "
                                         "and no .jsonl files")
@@ -194,18 +194,19 @@ def write_parquet(rows: list[dict], path: str | os.PathLike) -> None:
 
 
 def write_duckdb(rows: list[dict], findings: list[dict], path: str | os.PathLike) -> None:
-    """A DuckDB database with the tables ``records`` (the dataset) and ``findings``."""
+    """A DuckDB database with the tables ``records`` (the dataset) and ``findings``
+    (``check_name``: "check" is an SQL keyword)."""
     import duckdb
 
     from .write import replacing
 
     records = _arrow_table(rows)  # noqa: F841 (read by DuckDB's replacement scan)
-    finding_rows = [{"check": f["check"], "message": f["message"], "doc_ids": ", ".join(f["doc_ids"]),
+    finding_rows = [{"check_name": f["check"], "message": f["message"], "doc_ids": ", ".join(f["doc_ids"]),
                      "sentences": json.dumps(f["sentences"], ensure_ascii=False)} for f in findings]
     import pyarrow as pa
 
     findings_table = pa.Table.from_pylist(finding_rows, schema=pa.schema(
-        [("check", pa.string()), ("message", pa.string()), ("doc_ids", pa.string()), ("sentences", pa.string())]))  # noqa: F841
+        [("check_name", pa.string()), ("message", pa.string()), ("doc_ids", pa.string()), ("sentences", pa.string())]))  # noqa: F841
     with replacing(path) as tmp:
         tmp.unlink(missing_ok=True)
         connection = duckdb.connect(str(tmp))
