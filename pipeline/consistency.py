@@ -253,7 +253,7 @@ def conflicting_values(figures: list[Figure], config: dict) -> list[dict]:
                 distinct.append(figure)
         if len(distinct) > 1:
             values = ", ".join(f"{f.value_text} {f.record.get('unit') or ''}".strip() + f" ({f.doc_id})" for f in distinct)
-            findings.append(_finding("conflicting_values", f"{key[0]} in {key[1]} for {group[0].period[0]}..{group[0].period[1]} "
+            findings.append(_finding("conflicting_values", f"{key[0]} (place {key[1]}) for {group[0].period[0]}..{group[0].period[1]} "
                                      f"is given as {values}", distinct, indicator=key[0], place=key[1]))
     return findings
 

@@ -4,6 +4,7 @@ import shutil
 from pathlib import Path
 
 import pyarrow.parquet as pq
+import pytest
 
 from pipeline.cli import main
 
@@ -82,3 +83,22 @@ def test_dataset_of_a_folder_mode_output(tmp_path, capsys):
     assert grdp["sentence_text"].startswith("Tổng sản phẩm trên địa bàn tỉnh (GRDP) 6 tháng đầu năm 2024")
     assert grdp["sentence_class"] in {"achievement", "limitation", "cause", "task", "other"}
     assert grdp["current_province"] == "Gia Lai" and grdp["province_code"] == "64"
+
+
+@pytest.mark.slow
+def test_the_indicator_notebook_runs():
+    """Annotates the corpus, builds the dataset, charts one indicator and lists the findings.
+    It needs the indicator catalogue (pipeline/indicators.py)."""
+    pytest.importorskip("pipeline.indicators")
+    import nbformat
+    from nbclient import NotebookClient
+
+    path = ROOT / "notebooks" / "indicator-across-documents.ipynb"
+    notebook = nbformat.read(path, as_version=4)
+    NotebookClient(notebook, timeout=900, kernel_name="python3", resources={"metadata": {"path": str(ROOT)}}).execute()
+    outputs = [o for cell in notebook.cells if cell.cell_type == "code" for o in cell.get("outputs", [])]
+    text = "".join(o.get("text", "") for o in outputs if o.get("output_type") == "stream")
+    assert "41 reports to annotate" in text and "41 documents, 5699 records" in text
+    assert "growth rates in" in text and "consistency findings" in text
+    assert "nam-dinh-2025-t3 #5" in text
+    assert len([o for o in outputs if "image/png" in o.get("data", {})]) == 1
