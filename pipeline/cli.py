@@ -459,6 +459,35 @@ def _evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _dataset(args: argparse.Namespace) -> int:
+    from pipeline.dataset.consistency import summary
+    from pipeline.dataset.build import build_dataset
+
+    try:
+        check_output_file(args.out, "--out")
+        for option, path in (("--duckdb", args.duckdb), ("--consistency", args.consistency)):
+            if path:
+                check_output_file(path, option)
+    except OutputError as error:
+        return _error(str(error))
+    missing = [path for path in args.inputs if not Path(path).exists()]
+    if missing:
+        return _error(f"{missing[0]}: no such file or folder")
+    try:
+        result = build_dataset(args.inputs, args.out, duckdb_path=args.duckdb, consistency_path=args.consistency)
+    except (FileNotFoundError, ValueError) as error:
+        return _error(str(error))
+    except ImportError as error:
+        return _error(f"{error}; install the dataset extra: pip install 'vnreport[dataset]'")
+    print(f"{result.documents} documents, {result.rows} records ({result.with_indicator} with an indicator, "
+          f"{result.periods_other_than_document} with a period other than their document's) written to {args.out}")
+    print(f"consistency: {len(result.findings)} findings ({summary(result.findings)})")
+    for finding in result.findings:
+        where = "; ".join(f"{s['doc_id']} #{s['sentence']}" for s in finding["sentences"])
+        print(f"  {finding['check']}: {finding['message']} [{where}]")
+    return 0
+
+
 class _Parser(argparse.ArgumentParser):
     """argparse with its usage errors on one line: ``error: ...`` (status 2)."""
 
@@ -634,6 +663,18 @@ def build_parser() -> argparse.ArgumentParser:
                                  help="also score each document form, and the records of each construction "
                                  "(bracketed changes, contributions, tables, ...; see `vnreport corpus constructions`)")
     evaluate_parser.set_defaults(handler=_evaluate)
+
+    dataset_parser = commands.add_parser(
+        "dataset", help="one table of every figure of an annotated archive, with consistency checks",
+        description="Read annotated documents (a `vnreport annotate FOLDER --out OUT` folder, or JSON Lines) and write "
+        "one row per figure: document metadata, the figure's period, indicator, value in a base unit, sentence class "
+        "and sentence text. Prints the consistency findings (breakdown shares, parts above totals, growth against "
+        "levels, one indicator given different values).")
+    dataset_parser.add_argument("inputs", nargs="+", metavar="INPUT", help="output folders of `vnreport annotate FOLDER --out`, or JSON Lines files")
+    dataset_parser.add_argument("--out", required=True, metavar="FILE.parquet", help="the dataset to write (Parquet)")
+    dataset_parser.add_argument("--duckdb", default=None, metavar="FILE", help="also write a DuckDB database (tables records, findings)")
+    dataset_parser.add_argument("--consistency", default=None, metavar="FILE.json", help="also write the consistency findings as JSON")
+    dataset_parser.set_defaults(handler=_dataset)
     return parser
 
 

@@ -13,7 +13,7 @@ from pipeline.language import PIPELINE_CONFIG, _from_config, load_config
 
 
 def test_the_shipped_pipeline_is_one_language_with_every_stage(nlp):
-    assert nlp.pipe_names == ["structure", "entities", "records", "sentence_classes"]
+    assert nlp.pipe_names == ["structure", "entities", "records", "sentence_classes", "context"]
     assert nlp.meta["name"] == "vnreport" and nlp.meta["vnreport_version"] == pipeline.__version__
     # the training data it was made from, by hash, and its scores
     assert all(len(d["sha256"]) == 64 for d in nlp.meta["training_data"])
@@ -68,7 +68,7 @@ def test_an_untrained_component_says_what_to_do():
 
 def test_the_rule_baseline_is_a_second_config_of_the_same_pipeline():
     rules = pipeline.load("rules")
-    assert rules.pipe_names == ["structure", "rule_entities", "records", "sentence_classes"]
+    assert rules.pipe_names == ["structure", "rule_entities", "records", "sentence_classes", "context"]
     assert rules.tokenizer.settings == pipeline.load().tokenizer.settings
     doc = rules("1. Kinh tế\nDoanh thu đạt 120 tỷ đồng, tăng 5% so với cùng kỳ.")
     assert [(e.text, e.label_) for e in doc.ents if e.label_ == "VALUE"] == [("120", "VALUE"), ("5", "VALUE")]

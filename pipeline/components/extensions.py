@@ -20,6 +20,7 @@ DOC_EXTENSIONS = {
     "warnings": None,   # problems met on the way (reader, tokenizer, structure), one string each
     "records": None,    # one dict per VALUE entity (ANNOTATION.md section 3)
     "models": None,     # name -> version+date of the trained parts that made the annotations
+    "metadata": None,   # what the report says about itself (the context component)
 }
 SPAN_EXTENSIONS = {
     # sentences

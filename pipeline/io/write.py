@@ -63,6 +63,10 @@ def document_record(doc: "Doc", with_tokens: bool = False) -> dict:
         ],
         "warnings": list(doc._.warnings or []),
     }
+    # what the report says about itself (the context component; absent from a
+    # pipeline built without it)
+    if doc._.metadata is not None:
+        record["metadata"] = doc._.metadata
     if with_tokens:
         record["tokens"] = [
             {"start": t.idx, "end": t.idx + len(t.text), "text": t.text, "tag": t.tag_, "pos": t.pos_}
