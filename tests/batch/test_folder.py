@@ -79,6 +79,7 @@ def test_folder_with_good_and_bad_files_gives_a_complete_manifest(archive, tmp_p
     assert "3 annotated" in forced.stdout
 
 
+@pytest.mark.slow
 def test_one_and_two_workers_write_the_same_documents(tmp_path):
     folder = tmp_path / "in"
     folder.mkdir()
@@ -108,7 +109,7 @@ def archive_to_interrupt(tmp_path):
     return folder, uncached
 
 
-@pytest.mark.parametrize("workers", ["1", "2"])
+@pytest.mark.parametrize("workers", ["1", pytest.param("2", marks=pytest.mark.slow)])
 def test_a_killed_run_resumes_without_duplicates_or_half_files(tmp_path, workers):
     # With 2, the workers outlive the killed parent for a moment: they hold
     # neither the lock on the folder nor each other's pipes, so the rerun

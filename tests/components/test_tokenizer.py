@@ -108,8 +108,9 @@ def test_the_linear_pos_tagger_gives_underthesea_pos_tag_output(seed_raw):
     assert tagger._crf is not None  # the fast path, not the fallback
     documents = [seed_raw.text] + [p.read_text(encoding="utf-8") for p in sorted((ROOT / "corpus" / "documents").glob("*.txt"))]
     lines = [line for text in documents for line in text.split("\n") if line.strip()]
-    # every written report, and the seed's longest paragraphs, where the cost was quadratic
-    lines = lines[len(seed_raw.text.split("\n")) // 2:] + sorted(lines, key=len)[-20:]
+    # every fourth line of the written reports, and the ten longest paragraphs of all,
+    # where the cost was quadratic (underthesea's pos_tag itself makes this test slow)
+    lines = lines[len(seed_raw.text.split("\n")) // 2::4] + sorted(lines, key=len)[-10:]
     assert [tagger(line) for line in lines] == [pos_tag(line) for line in lines]
     assert tagger("Kim ngạch xuất khẩu đạt 4.385 triệu USD") == [
         ("Kim ngạch", "N"), ("xuất khẩu", "V"), ("đạt", "V"), ("4.385", "M"), ("triệu", "M"), ("USD", "Nu")]

@@ -1,8 +1,6 @@
 """Converters: Label Studio, doccano, markup and correction lines both ways; DocBin."""
 import copy
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -91,18 +89,15 @@ def test_docbin_is_on_underthesea_tokens_and_reports_misaligned_spans(documents,
         to_docbin([document], tokenizer_nlp)
 
 
-def test_export_import_commands(tmp_path, documents):
-    vnreport = str(Path(sys.executable).parent / "vnreport")
+def test_export_import_commands(tmp_path, documents, capsys):
+    from pipeline.cli import main
+
     gold = [p for p in default_corpus_files() if p.stem == "vinh-phuc-2018-nong-nghiep"][0]
-    tasks = tmp_path / "ls.json"
-    subprocess.run([vnreport, "corpus", "export", str(gold), "--format", "label-studio", "--out", str(tasks)], check=True, timeout=300)
-    back = tmp_path / "back.jsonl"
-    result = subprocess.run([vnreport, "corpus", "import", str(tasks), "--format", "label-studio", "--out", str(back)],
-                            capture_output=True, text=True, timeout=300)
-    assert result.returncode == 0, result.stdout
+    tasks, back = tmp_path / "ls.json", tmp_path / "back.jsonl"
+    assert main(["corpus", "export", str(gold), "--format", "label-studio", "--out", str(tasks)]) == 0
+    assert main(["corpus", "import", str(tasks), "--format", "label-studio", "--out", str(back)]) == 0, capsys.readouterr().out
     assert load_documents([back]) == [documents["vinh-phuc-2018-nong-nghiep"]]
     doccano = tmp_path / "d.jsonl"
-    subprocess.run([vnreport, "corpus", "export", str(gold), "--format", "doccano", "--out", str(doccano)], check=True, timeout=300)
-    subprocess.run([vnreport, "corpus", "import", str(doccano), "--format", "doccano", "--template", str(gold), "--out", str(back)],
-                   check=True, timeout=300)
+    assert main(["corpus", "export", str(gold), "--format", "doccano", "--out", str(doccano)]) == 0
+    assert main(["corpus", "import", str(doccano), "--format", "doccano", "--template", str(gold), "--out", str(back)]) == 0
     assert load_documents([back]) == [documents["vinh-phuc-2018-nong-nghiep"]]
