@@ -302,7 +302,17 @@ def unit_kind(unit: str | None) -> str | None:
 def _text_candidates(index: _Index, text: str) -> list[tuple[Indicator, float]]:
     """Indicators whose name or alias matches ``text``, with a text score:
     1.0 for an alias equal to it, less for an alias inside it or for token
-    overlap."""
+    overlap. Remembered per text: an archive names the same metrics again and
+    again, and comparing a metric with every alias is most of the linker's time."""
+    cache = index.__dict__.setdefault("_candidates", {})
+    if text not in cache:
+        if len(cache) > 100_000:
+            cache.clear()
+        cache[text] = _match_candidates(index, text)
+    return list(cache[text])
+
+
+def _match_candidates(index: _Index, text: str) -> list[tuple[Indicator, float]]:
     key = index.norm.key(text)
     if not key:
         return []
@@ -551,9 +561,21 @@ def _vn_number(x: float) -> list[str]:
     return sorted(set(out), key=len, reverse=True)
 
 
+_SPANS: dict[tuple, tuple[int, int] | None] = {}
+
+
 def _value_span(record: dict, sentence: str) -> tuple[int, int] | None:
-    """Where the record's figure is in its sentence, when it can be found
-    there exactly once."""
+    """Where the record's figure is in its sentence, when it can be found there
+    exactly once (remembered: the rules of one record ask up to four times)."""
+    key = (record.get("value"), record.get("denominator"), record.get("upper"), sentence)
+    if key not in _SPANS:
+        if len(_SPANS) > 10_000:
+            _SPANS.clear()
+        _SPANS[key] = _find_value_span(record, sentence)
+    return _SPANS[key]
+
+
+def _find_value_span(record: dict, sentence: str) -> tuple[int, int] | None:
     value = record.get("value")
     if not isinstance(value, (int, float)):
         return None
@@ -564,6 +586,8 @@ def _value_span(record: dict, sentence: str) -> tuple[int, int] | None:
         forms = [f"{a}-{b}" for a in forms for b in _vn_number(record["upper"])]
     spans = set()
     for form in forms:
+        if form not in sentence:  # most written forms of a number are not there: no pattern to build
+            continue
         for match in re.finditer(r"(?<![\d.,])-?0*" + re.escape(form) + _NUMBER_END, sentence):
             spans.add((match.start(), match.end()))
     # The longest form found wins where a shorter one matched inside it.

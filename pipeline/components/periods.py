@@ -29,7 +29,14 @@ _ROMAN = {"i": 1, "ii": 2, "iii": 3, "iv": 4, "1": 1, "2": 2, "3": 3, "4": 4}
 
 
 def settings(section: str) -> dict:
-    return load_toml(SETTINGS_PATH)[section]
+    """A section of dataset.toml, read once (callers only read it: it is called
+    for every figure, and a fresh copy each time cost more than the figures)."""
+    return _settings()[section]
+
+
+@lru_cache(maxsize=1)
+def _settings() -> dict:
+    return load_toml(SETTINGS_PATH)
 
 
 @dataclass(frozen=True)
