@@ -357,29 +357,25 @@ def _corpus_agreement(args: argparse.Namespace) -> int:
 
 
 def _corpus_pre_annotate(args: argparse.Namespace) -> int:
-    import pipeline
-    from pipeline.annotate import annotate_file
-    from pipeline.corpus.documents import document_from_doc, save_documents
-    from pipeline.io.read import ReadError
+    from pipeline.corpus.preannotate import pre_annotate_files, write_pre_annotations
 
-    config = load_config()
-    nlp = pipeline.load("rules")
-    documents = []
-    for path in args.files:
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                doc = annotate_file(nlp, path, config)
-        except ReadError as error:
-            print(f"error: {error}", file=sys.stderr)
-            continue
-        documents.append(document_from_doc(doc, split=args.split, origin=args.origin, labelled=True))
+    try:
+        check_output_file(args.out, "--out")
+    except OutputError as error:
+        return _error(str(error))
+    nlp = _load_pipeline("rules" if args.rules else args.models)
+    if nlp is None:
+        return 2
+    documents, errors = pre_annotate_files(nlp, args.files, split=args.split, origin=args.origin)
+    for error in errors:
+        print(f"error: {error}", file=sys.stderr)
     if not documents:
         print(f"wrote nothing: every file failed; {args.out} left as it was")
         return 1
-    save_documents(documents, args.out)
-    print(f"wrote {len(documents)} pre-annotated document(s) to {args.out}: review every sentence before using them as gold")
-    return 0 if len(documents) == len(args.files) else 1
+    write_pre_annotations(documents, args.format, args.out)
+    print(f"wrote {len(documents)} pre-annotated document(s) ({args.format}, proposed by {documents[0]['proposed_by']}) "
+          f"to {args.out}: review every sentence before using them as gold")
+    return 0 if not errors else 1
 
 
 def _corpus_export(args: argparse.Namespace) -> int:
@@ -596,11 +592,19 @@ def build_parser() -> argparse.ArgumentParser:
                        help="the first annotation: .ann or corpus JSON Lines files (default: corpus/gold/*.jsonl)")
     agree.add_argument("--json", action="store_true")
     agree.set_defaults(handler=_corpus_agreement)
-    pre = corpus_commands.add_parser("pre-annotate", help="rule-proposed labels for new reports, to review and correct",
-                                     description="Read report files and write corpus documents whose spans, classes and "
-                                     "records are proposed by the rule annotator. They are silver until reviewed.")
+    pre = corpus_commands.add_parser("pre-annotate", help="labels proposed by the current pipeline for new reports, to review and correct",
+                                     description="Read report files and write documents whose spans, classes and "
+                                     "records are proposed by the trained pipeline (or the rule baseline with --rules), "
+                                     "each sentence class with its probability. They are silver until reviewed.")
     pre.add_argument("files", nargs="+", metavar="FILE")
-    pre.add_argument("--out", required=True, help="corpus JSON Lines file to write")
+    pre.add_argument("--out", required=True, help="file to write")
+    pre.add_argument("--format", default="corpus", choices=("corpus", "label-studio", "doccano"),
+                     help="corpus: JSON Lines, class probabilities in each sentence's scores (default); label-studio: "
+                     "tasks with the proposals as predictions (model_version, a score per class result; entities have "
+                     "no score); doccano: JSONL, one line a sentence")
+    pre.add_argument("--models", default=None, metavar="DIR",
+                     help="the trained pipeline that proposes (default: the shipped models/vnreport)")
+    pre.add_argument("--rules", action="store_true", help="propose with the rule baseline instead of a trained pipeline")
     pre.add_argument("--split", default="train", choices=("train", "dev", "test"))
     pre.add_argument("--origin", default="", help="where the report came from (kept in the document)")
     pre.set_defaults(handler=_corpus_pre_annotate)
