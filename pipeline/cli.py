@@ -445,13 +445,35 @@ def _evaluate(args: argparse.Namespace) -> int:
     if not documents:
         print(f"no documents in split {args.split!r}", file=sys.stderr)
         return 2
-    nlp = _load_pipeline(args.models)
+    models = args.models or [None]
+    if len(models) > 2:
+        return _error("--models: give one pipeline, or two to compare")
+    if len(models) == 2:
+        return _evaluate_two(args, documents, models)
+    nlp = _load_pipeline(models[0])
     if nlp is None:
         return 2
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         result = evaluate(documents, nlp, with_breakdown=args.breakdown)
     print(json.dumps(result, ensure_ascii=False, indent=2) if args.json else format_report(result))
+    return 0
+
+
+def _evaluate_two(args: argparse.Namespace, documents: list[dict], models: list[str]) -> int:
+    """Two pipelines side by side, with the bootstrap over documents of B - A."""
+    import json
+
+    from pipeline.corpus.compare import compare_pipelines, format_comparison
+
+    pipelines = [_load_pipeline(path) for path in models]
+    if None in pipelines:
+        return 2
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        comparison = compare_pipelines(documents, *pipelines, resamples=args.resamples, seed=args.seed)
+    comparison["models"] = models
+    print(json.dumps(comparison, ensure_ascii=False, indent=2) if args.json else format_comparison(comparison, *models))
     return 0
 
 
@@ -660,8 +682,12 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate_parser.add_argument("paths", nargs="*", metavar="PATH", help="labelled corpus files; default: corpus/gold/*.jsonl")
     evaluate_parser.add_argument("--split", default="test", choices=("train", "dev", "test", "all"),
                                  help="which documents to score (default: %(default)s)")
-    evaluate_parser.add_argument("--models", default=None, metavar="DIR",
-                                 help="the trained pipeline to score (default: the shipped models/vnreport)")
+    evaluate_parser.add_argument("--models", action="append", default=[], metavar="DIR",
+                                 help="the trained pipeline to score (default: the shipped models/vnreport); given twice, "
+                                 "A then B, the two side by side with a bootstrap over the documents saying whether "
+                                 "B - A is beyond noise on each headline score; 'rules' is the rule baseline")
+    evaluate_parser.add_argument("--resamples", type=int, default=1000, help="bootstrap resamples of the documents (default: %(default)s)")
+    evaluate_parser.add_argument("--seed", type=int, default=13, help="seed of the bootstrap (default: %(default)s)")
     evaluate_parser.add_argument("--json", action="store_true", help="print the scores as JSON")
     evaluate_parser.add_argument("--breakdown", action="store_true",
                                  help="also score each document form, and the records of each construction "
