@@ -421,16 +421,47 @@ def _train(args: argparse.Namespace) -> int:
     unknown = [s for s in args.step if s not in STEPS]
     if unknown:
         return _error(f"--step {unknown[0]}: not one of {', '.join(STEPS)}")
-    run_workflow(tuple(args.step) or (WORKFLOW,), corpus=corpus, extra=args.extra, training=args.training, models=args.out,
+    from pipeline.corpus.install import versioned_folder
+
+    current = Path(args.current)
+    # one step (a rerun of part of the workflow) works on the installed folder unless told otherwise
+    out = Path(args.out) if args.out else current if args.step else versioned_folder(current)
+    # Training in place (--out the installed folder), a single step or
+    # --no-install is the plain workflow; otherwise the new pipeline goes
+    # through the guard before it replaces the installed one.
+    guarded = not (args.no_install or args.step or out.resolve() == current.resolve())
+    run_workflow(tuple(args.step) or (WORKFLOW,), corpus=corpus, extra=args.extra, training=args.training, models=out,
                  epochs=args.epochs or 0, seed=args.seed, force=args.force)
-    meta_path = Path(args.out) / "meta.json"
+    meta_path = out / "meta.json"
     if meta_path.exists():
         meta = json.loads(meta_path.read_text(encoding="utf-8"))
-        print(f"{args.out}: vnreport {meta.get('version')} trained {meta.get('date')} on {len(meta.get('training_data', []))} documents")
+        print(f"{out}: vnreport {meta.get('version')} trained {meta.get('date')} on {len(meta.get('training_data', []))} documents")
         for split, scores in meta.get("scores", {}).items():
             print(f"  {split}: " + ", ".join(f"{label} {s['f1']:.3f}" for label, s in scores["entities"].items())
                   + f"; classes macro-F1 {scores['classes']['macro_f1_main']:.3f}; records F1 {scores['records']['f1']:.3f}")
-    return 0
+    if not guarded:
+        return 0
+    return _guard_install(args, out, current)
+
+
+def _guard_install(args: argparse.Namespace, out: Path, current: Path) -> int:
+    from pipeline.corpus.compare import format_comparison
+    from pipeline.corpus.documents import load_documents
+    from pipeline.corpus.install import decide, install
+
+    test = [d for d in load_documents([Path(args.training) / "corpus" / "documents.jsonl"]) if d.get("split") == "test"]
+    decision = decide(out, current, test, force=args.force_install, resamples=args.resamples, seed=args.seed)
+    if decision.comparison:
+        print()
+        print(format_comparison(decision.comparison, f"installed {current}", f"new {out}"))
+        print()
+    if decision.install:
+        install(out, current)
+        print(f"installed {out} as {current}: {decision.reason}")
+        return 0
+    print(f"not installed: {decision.reason}; the new pipeline stays in {out} ({current} unchanged; "
+          "--force-install puts it in place anyway)")
+    return 1
 
 
 def _evaluate(args: argparse.Namespace) -> int:
@@ -660,8 +691,15 @@ def build_parser() -> argparse.ArgumentParser:
                               help="more labelled data: a corpus .jsonl, or label-studio:export.json (repeatable)")
     train_parser.add_argument("--corpus", action="append", default=[], metavar="FILE",
                               help="corpus files instead of corpus/gold/*.jsonl (repeatable)")
-    train_parser.add_argument("--out", default=str(Path("models") / "vnreport"),
-                              help="where to save the trained pipeline (default: %(default)s)")
+    train_parser.add_argument("--out", default=None, metavar="DIR",
+                              help="where to train the new pipeline (default: models/vnreport-YYYYMMDD-HHMMSS beside "
+                              "--current); it replaces --current only when not worse beyond noise on the test split")
+    train_parser.add_argument("--current", default=str(Path("models") / "vnreport"), metavar="DIR",
+                              help="the installed pipeline the new one is compared with and replaces (default: %(default)s)")
+    train_parser.add_argument("--force-install", action="store_true",
+                              help="install the new pipeline even when it is worse beyond noise")
+    train_parser.add_argument("--no-install", action="store_true", help="train into --out only, no comparison")
+    train_parser.add_argument("--resamples", type=int, default=1000, help="bootstrap resamples of the comparison (default: %(default)s)")
     train_parser.add_argument("--training", default="training",
                               help="where the steps keep their files (default: %(default)s)")
     train_parser.add_argument("--step", action="append", default=[], metavar="STEP",
