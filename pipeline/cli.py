@@ -378,6 +378,22 @@ def _corpus_pre_annotate(args: argparse.Namespace) -> int:
     return 0 if not errors else 1
 
 
+def _corpus_suggest(args: argparse.Namespace) -> int:
+    from pipeline.corpus.suggest import write_suggestions
+
+    try:
+        check_output_file(args.out, "--out")
+        tasks = write_suggestions(args.folder, args.n, args.out)
+    except OutputError as error:
+        return _error(str(error))
+    except FileNotFoundError as error:
+        return _error(str(error))
+    documents = len({t["data"]["source"] for t in tasks})
+    print(f"wrote {len(tasks)} sentence task(s) from {documents} document(s) to {args.out}; label them in Label Studio "
+          "with corpus/label-studio-sentence-config.xml")
+    return 0
+
+
 def _corpus_export(args: argparse.Namespace) -> int:
     from pipeline.corpus.convert import export_documents
     from pipeline.corpus.documents import load_documents
@@ -661,6 +677,17 @@ def build_parser() -> argparse.ArgumentParser:
     pre.add_argument("--split", default="train", choices=("train", "dev", "test"))
     pre.add_argument("--origin", default="", help="where the report came from (kept in the document)")
     pre.set_defaults(handler=_corpus_pre_annotate)
+    suggest_parser = corpus_commands.add_parser(
+        "suggest", help="the sentences of an annotated archive most worth labelling next, as Label Studio tasks",
+        description="Read OUT/documents/**/*.json of `vnreport annotate FOLDER --out OUT` and pick sentences whose class "
+        "is uncertain (small margin between the two most probable classes) or whose figures' records lack a metric, "
+        "or a unit or baseline where one is expected (pipeline/config/suggest.toml), at most pick.per_document from one "
+        "document, documents and sections in turn. Each task holds the sentence, the ones before and after it, and "
+        "the pipeline's labels as a prediction.")
+    suggest_parser.add_argument("folder", metavar="OUT", help="the output folder of `vnreport annotate FOLDER --out OUT`")
+    suggest_parser.add_argument("--n", type=int, default=200, help="how many sentences (default: %(default)s)")
+    suggest_parser.add_argument("--out", required=True, help="Label Studio task file (JSON) to write")
+    suggest_parser.set_defaults(handler=_corpus_suggest)
     export = corpus_commands.add_parser("export", help="write corpus documents for Label Studio, doccano, spaCy or review",
                                         description="Formats: label-studio (JSON task list), doccano (JSONL, one line a "
                                         "sentence), markup (one sentence a line with [M ...] [V ...]), docbin (spaCy training data), "
