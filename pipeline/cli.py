@@ -357,29 +357,41 @@ def _corpus_agreement(args: argparse.Namespace) -> int:
 
 
 def _corpus_pre_annotate(args: argparse.Namespace) -> int:
-    import pipeline
-    from pipeline.annotate import annotate_file
-    from pipeline.corpus.documents import document_from_doc, save_documents
-    from pipeline.io.read import ReadError
+    from pipeline.corpus.preannotate import pre_annotate_files, write_pre_annotations
 
-    config = load_config()
-    nlp = pipeline.load("rules")
-    documents = []
-    for path in args.files:
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                doc = annotate_file(nlp, path, config)
-        except ReadError as error:
-            print(f"error: {error}", file=sys.stderr)
-            continue
-        documents.append(document_from_doc(doc, split=args.split, origin=args.origin, labelled=True))
+    try:
+        check_output_file(args.out, "--out")
+    except OutputError as error:
+        return _error(str(error))
+    nlp = _load_pipeline("rules" if args.rules else args.models)
+    if nlp is None:
+        return 2
+    documents, errors = pre_annotate_files(nlp, args.files, split=args.split, origin=args.origin)
+    for error in errors:
+        print(f"error: {error}", file=sys.stderr)
     if not documents:
         print(f"wrote nothing: every file failed; {args.out} left as it was")
         return 1
-    save_documents(documents, args.out)
-    print(f"wrote {len(documents)} pre-annotated document(s) to {args.out}: review every sentence before using them as gold")
-    return 0 if len(documents) == len(args.files) else 1
+    write_pre_annotations(documents, args.format, args.out)
+    print(f"wrote {len(documents)} pre-annotated document(s) ({args.format}, proposed by {documents[0]['proposed_by']}) "
+          f"to {args.out}: review every sentence before using them as gold")
+    return 0 if not errors else 1
+
+
+def _corpus_suggest(args: argparse.Namespace) -> int:
+    from pipeline.corpus.suggest import write_suggestions
+
+    try:
+        check_output_file(args.out, "--out")
+        tasks = write_suggestions(args.folder, args.n, args.out)
+    except OutputError as error:
+        return _error(str(error))
+    except FileNotFoundError as error:
+        return _error(str(error))
+    documents = len({t["data"]["source"] for t in tasks})
+    print(f"wrote {len(tasks)} sentence task(s) from {documents} document(s) to {args.out}; label them in Label Studio "
+          "with corpus/label-studio-sentence-config.xml")
+    return 0
 
 
 def _corpus_export(args: argparse.Namespace) -> int:
@@ -425,16 +437,47 @@ def _train(args: argparse.Namespace) -> int:
     unknown = [s for s in args.step if s not in STEPS]
     if unknown:
         return _error(f"--step {unknown[0]}: not one of {', '.join(STEPS)}")
-    run_workflow(tuple(args.step) or (WORKFLOW,), corpus=corpus, extra=args.extra, training=args.training, models=args.out,
+    from pipeline.corpus.install import versioned_folder
+
+    current = Path(args.current)
+    # one step (a rerun of part of the workflow) works on the installed folder unless told otherwise
+    out = Path(args.out) if args.out else current if args.step else versioned_folder(current)
+    # Training in place (--out the installed folder), a single step or
+    # --no-install is the plain workflow; otherwise the new pipeline goes
+    # through the guard before it replaces the installed one.
+    guarded = not (args.no_install or args.step or out.resolve() == current.resolve())
+    run_workflow(tuple(args.step) or (WORKFLOW,), corpus=corpus, extra=args.extra, training=args.training, models=out,
                  epochs=args.epochs or 0, seed=args.seed, force=args.force)
-    meta_path = Path(args.out) / "meta.json"
+    meta_path = out / "meta.json"
     if meta_path.exists():
         meta = json.loads(meta_path.read_text(encoding="utf-8"))
-        print(f"{args.out}: vnreport {meta.get('version')} trained {meta.get('date')} on {len(meta.get('training_data', []))} documents")
+        print(f"{out}: vnreport {meta.get('version')} trained {meta.get('date')} on {len(meta.get('training_data', []))} documents")
         for split, scores in meta.get("scores", {}).items():
             print(f"  {split}: " + ", ".join(f"{label} {s['f1']:.3f}" for label, s in scores["entities"].items())
                   + f"; classes macro-F1 {scores['classes']['macro_f1_main']:.3f}; records F1 {scores['records']['f1']:.3f}")
-    return 0
+    if not guarded:
+        return 0
+    return _guard_install(args, out, current)
+
+
+def _guard_install(args: argparse.Namespace, out: Path, current: Path) -> int:
+    from pipeline.corpus.compare import format_comparison
+    from pipeline.corpus.documents import load_documents
+    from pipeline.corpus.install import decide, install
+
+    test = [d for d in load_documents([Path(args.training) / "corpus" / "documents.jsonl"]) if d.get("split") == "test"]
+    decision = decide(out, current, test, force=args.force_install, resamples=args.resamples, seed=args.seed)
+    if decision.comparison:
+        print()
+        print(format_comparison(decision.comparison, f"installed {current}", f"new {out}"))
+        print()
+    if decision.install:
+        install(out, current)
+        print(f"installed {out} as {current}: {decision.reason}")
+        return 0
+    print(f"not installed: {decision.reason}; the new pipeline stays in {out} ({current} unchanged; "
+          "--force-install puts it in place anyway)")
+    return 1
 
 
 def _evaluate(args: argparse.Namespace) -> int:
@@ -449,13 +492,35 @@ def _evaluate(args: argparse.Namespace) -> int:
     if not documents:
         print(f"no documents in split {args.split!r}", file=sys.stderr)
         return 2
-    nlp = _load_pipeline(args.models)
+    models = args.models or [None]
+    if len(models) > 2:
+        return _error("--models: give one pipeline, or two to compare")
+    if len(models) == 2:
+        return _evaluate_two(args, documents, models)
+    nlp = _load_pipeline(models[0])
     if nlp is None:
         return 2
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         result = evaluate(documents, nlp, with_breakdown=args.breakdown)
     print(json.dumps(result, ensure_ascii=False, indent=2) if args.json else format_report(result))
+    return 0
+
+
+def _evaluate_two(args: argparse.Namespace, documents: list[dict], models: list[str]) -> int:
+    """Two pipelines side by side, with the bootstrap over documents of B - A."""
+    import json
+
+    from pipeline.corpus.compare import compare_pipelines, format_comparison
+
+    pipelines = [_load_pipeline(path) for path in models]
+    if None in pipelines:
+        return 2
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        comparison = compare_pipelines(documents, *pipelines, resamples=args.resamples, seed=args.seed)
+    comparison["models"] = models
+    print(json.dumps(comparison, ensure_ascii=False, indent=2) if args.json else format_comparison(comparison, *models))
     return 0
 
 
@@ -596,14 +661,33 @@ def build_parser() -> argparse.ArgumentParser:
                        help="the first annotation: .ann or corpus JSON Lines files (default: corpus/gold/*.jsonl)")
     agree.add_argument("--json", action="store_true")
     agree.set_defaults(handler=_corpus_agreement)
-    pre = corpus_commands.add_parser("pre-annotate", help="rule-proposed labels for new reports, to review and correct",
-                                     description="Read report files and write corpus documents whose spans, classes and "
-                                     "records are proposed by the rule annotator. They are silver until reviewed.")
+    pre = corpus_commands.add_parser("pre-annotate", help="labels proposed by the current pipeline for new reports, to review and correct",
+                                     description="Read report files and write documents whose spans, classes and "
+                                     "records are proposed by the trained pipeline (or the rule baseline with --rules), "
+                                     "each sentence class with its probability. They are silver until reviewed.")
     pre.add_argument("files", nargs="+", metavar="FILE")
-    pre.add_argument("--out", required=True, help="corpus JSON Lines file to write")
+    pre.add_argument("--out", required=True, help="file to write")
+    pre.add_argument("--format", default="corpus", choices=("corpus", "label-studio", "doccano"),
+                     help="corpus: JSON Lines, class probabilities in each sentence's scores (default); label-studio: "
+                     "tasks with the proposals as predictions (model_version, a score per class result; entities have "
+                     "no score); doccano: JSONL, one line a sentence")
+    pre.add_argument("--models", default=None, metavar="DIR",
+                     help="the trained pipeline that proposes (default: the shipped models/vnreport)")
+    pre.add_argument("--rules", action="store_true", help="propose with the rule baseline instead of a trained pipeline")
     pre.add_argument("--split", default="train", choices=("train", "dev", "test"))
     pre.add_argument("--origin", default="", help="where the report came from (kept in the document)")
     pre.set_defaults(handler=_corpus_pre_annotate)
+    suggest_parser = corpus_commands.add_parser(
+        "suggest", help="the sentences of an annotated archive most worth labelling next, as Label Studio tasks",
+        description="Read OUT/documents/**/*.json of `vnreport annotate FOLDER --out OUT` and pick sentences whose class "
+        "is uncertain (small margin between the two most probable classes) or whose figures' records lack a metric, "
+        "or a unit or baseline where one is expected (pipeline/config/suggest.toml), at most pick.per_document from one "
+        "document, documents and sections in turn. Each task holds the sentence, the ones before and after it, and "
+        "the pipeline's labels as a prediction.")
+    suggest_parser.add_argument("folder", metavar="OUT", help="the output folder of `vnreport annotate FOLDER --out OUT`")
+    suggest_parser.add_argument("--n", type=int, default=200, help="how many sentences (default: %(default)s)")
+    suggest_parser.add_argument("--out", required=True, help="Label Studio task file (JSON) to write")
+    suggest_parser.set_defaults(handler=_corpus_suggest)
     export = corpus_commands.add_parser("export", help="write corpus documents for Label Studio, doccano, spaCy or review",
                                         description="Formats: label-studio (JSON task list), doccano (JSONL, one line a "
                                         "sentence), markup (one sentence a line with [M ...] [V ...]), docbin (spaCy training data), "
@@ -634,8 +718,15 @@ def build_parser() -> argparse.ArgumentParser:
                               help="more labelled data: a corpus .jsonl, or label-studio:export.json (repeatable)")
     train_parser.add_argument("--corpus", action="append", default=[], metavar="FILE",
                               help="corpus files instead of corpus/gold/*.jsonl (repeatable)")
-    train_parser.add_argument("--out", default=str(Path("models") / "vnreport"),
-                              help="where to save the trained pipeline (default: %(default)s)")
+    train_parser.add_argument("--out", default=None, metavar="DIR",
+                              help="where to train the new pipeline (default: models/vnreport-YYYYMMDD-HHMMSS beside "
+                              "--current); it replaces --current only when not worse beyond noise on the test split")
+    train_parser.add_argument("--current", default=str(Path("models") / "vnreport"), metavar="DIR",
+                              help="the installed pipeline the new one is compared with and replaces (default: %(default)s)")
+    train_parser.add_argument("--force-install", action="store_true",
+                              help="install the new pipeline even when it is worse beyond noise")
+    train_parser.add_argument("--no-install", action="store_true", help="train into --out only, no comparison")
+    train_parser.add_argument("--resamples", type=int, default=1000, help="bootstrap resamples of the comparison (default: %(default)s)")
     train_parser.add_argument("--training", default="training",
                               help="where the steps keep their files (default: %(default)s)")
     train_parser.add_argument("--step", action="append", default=[], metavar="STEP",
@@ -656,8 +747,12 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate_parser.add_argument("paths", nargs="*", metavar="PATH", help="labelled corpus files; default: corpus/gold/*.jsonl")
     evaluate_parser.add_argument("--split", default="test", choices=("train", "dev", "test", "all"),
                                  help="which documents to score (default: %(default)s)")
-    evaluate_parser.add_argument("--models", default=None, metavar="DIR",
-                                 help="the trained pipeline to score (default: the shipped models/vnreport)")
+    evaluate_parser.add_argument("--models", action="append", default=[], metavar="DIR",
+                                 help="the trained pipeline to score (default: the shipped models/vnreport); given twice, "
+                                 "A then B, the two side by side with a bootstrap over the documents saying whether "
+                                 "B - A is beyond noise on each headline score; 'rules' is the rule baseline")
+    evaluate_parser.add_argument("--resamples", type=int, default=1000, help="bootstrap resamples of the documents (default: %(default)s)")
+    evaluate_parser.add_argument("--seed", type=int, default=13, help="seed of the bootstrap (default: %(default)s)")
     evaluate_parser.add_argument("--json", action="store_true", help="print the scores as JSON")
     evaluate_parser.add_argument("--breakdown", action="store_true",
                                  help="also score each document form, and the records of each construction "

@@ -48,7 +48,8 @@ def test_a_share_of_training_keeps_the_seed_report_and_the_other_splits():
 
 @pytest.mark.slow
 def test_train_runs_the_workflow_and_builds_a_pipeline_that_beats_chance(tmp_path, capfd):
-    args = ["train", "--out", str(tmp_path / "vnreport"), "--training", str(tmp_path / "training"), "--epochs", "12"]
+    args = ["train", "--out", str(tmp_path / "vnreport"), "--training", str(tmp_path / "training"), "--epochs", "12",
+            "--no-install"]
     for path in tiny_corpus():
         args += ["--corpus", str(path)]
     assert main(args) == 0

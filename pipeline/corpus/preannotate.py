@@ -1,0 +1,133 @@
+"""Model-in-the-loop pre-annotation: the current pipeline's entities, classes
+and records proposed for new reports, with the score of each proposal, in the
+corpus format and as Label Studio tasks with predictions or doccano JSONL.
+
+Scores:
+- a sentence class: its probability (``Span._.scores``, temperature-scaled on
+  dev in the trained pipeline; the rule baseline gives none);
+- an entity: none. The NER is spaCy's greedy transition-based parser, which
+  keeps no per-entity probability (beam scores need the beam parser), and no
+  proxy measured so far says how likely a span is right, so entity results
+  carry no ``score`` rather than a number that looks like one;
+- a Label Studio prediction (one per task): the lowest top-class probability
+  among its sentences, so that sorting tasks by prediction score in Label
+  Studio puts the documents with the least certain sentence first.
+"""
+from __future__ import annotations
+
+import copy
+import warnings
+from pathlib import Path
+
+# What the context component adds to a record and the gold does not hold as
+# proposed: an ``indicator`` field in the gold means "reviewed" (absent = not),
+# so a proposal must not carry one; periods and normalised values are
+# recomputed from the text whenever a dataset is built.
+CONTEXT_FIELDS = ("period", "baseline_period", "normalised", "indicator", "indicator_score")
+
+
+def pre_annotate_files(nlp, paths: list[str | Path], split: str = "train", origin: str = "",
+                       settings: dict | None = None) -> tuple[list[dict], list[str]]:
+    """Corpus documents proposed by ``nlp`` for report files, each sentence with
+    its class probabilities in ``scores`` (empty from the rule baseline); and
+    the errors of files that could not be read."""
+    from pipeline.annotate import annotate_file
+    from pipeline.config import load_config
+    from pipeline.corpus.documents import document_from_doc
+    from pipeline.io.read import ReadError
+
+    settings = settings or load_config()
+    documents, errors = [], []
+    for path in paths:
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                doc = annotate_file(nlp, path, settings)
+        except ReadError as error:
+            errors.append(str(error))
+            continue
+        document = document_from_doc(doc, split=split, origin=origin, labelled=True)
+        for sentence, span in zip(document["sentences"], doc.spans.get("sentences", [])):
+            sentence["scores"] = dict(span._.scores or {})
+        for record in document["records"]:
+            for field in CONTEXT_FIELDS:
+                record.pop(field, None)
+        document["proposed_by"] = model_version(nlp)
+        documents.append(document)
+    return documents, errors
+
+
+def model_version(nlp) -> str:
+    """The name Label Studio shows for the predictions: pipeline name, version
+    and training date (the rule baseline has no date)."""
+    meta = nlp.meta
+    date = meta.get("date")
+    return f"{meta.get('name', 'pipeline')}-{meta.get('version')}" + (f"+{date}" if date else "")
+
+
+def sentence_margin(scores: dict[str, float]) -> float | None:
+    """Top minus second class probability (None without probabilities)."""
+    if len(scores) < 2:
+        return None
+    first, second = sorted(scores.values(), reverse=True)[:2]
+    return round(first - second, 4)
+
+
+def to_label_studio_predictions(document: dict, version: str | None = None) -> dict:
+    """A Label Studio task whose proposals are a prediction (shown to the
+    annotator as a pre-annotation, not counted as a human annotation): the
+    results of ``convert.to_label_studio``, each class result with the
+    probability of its class as ``score``."""
+    from pipeline.corpus.convert import to_label_studio
+
+    # the task's data carries the document without its scores: what comes
+    # back from Label Studio is a corpus document
+    task = to_label_studio(without_scores(document))
+    results = task.pop("annotations")[0]["result"]
+    top = []
+    for result in results:
+        if result["from_name"] != "class":
+            continue
+        sentence = document["sentences"][int(result["id"][1:])]
+        scores = sentence.get("scores") or {}
+        if sentence["label"] in scores:
+            result["score"] = scores[sentence["label"]]
+            top.append(scores[sentence["label"]])
+    prediction = {"model_version": version or document.get("proposed_by") or "vnreport", "result": results}
+    if top:
+        prediction["score"] = min(top)
+    task["predictions"] = [prediction]
+    return task
+
+
+def without_scores(document: dict) -> dict:
+    """The document as a corpus document (the proposal scores dropped)."""
+    document = copy.deepcopy(document)
+    for sentence in document["sentences"]:
+        sentence.pop("scores", None)
+    document.pop("proposed_by", None)
+    return document
+
+
+def write_pre_annotations(documents: list[dict], fmt: str, out: str | Path) -> None:
+    """``fmt``: corpus (JSON Lines, scores kept on the sentences), label-studio
+    (tasks with predictions), doccano (one line a sentence; doccano's format
+    has no place for scores)."""
+    import json
+
+    from pipeline.corpus.convert import export_documents
+    from pipeline.corpus.documents import save_documents
+
+    out = Path(out)
+    if fmt == "corpus":
+        save_documents(documents, out)
+    elif fmt == "label-studio":
+        out.parent.mkdir(parents=True, exist_ok=True)
+        tasks = [to_label_studio_predictions(d) for d in documents]
+        tmp = out.with_name(out.name + ".partial")
+        tmp.write_text(json.dumps(tasks, ensure_ascii=False, indent=1), encoding="utf-8")
+        tmp.replace(out)
+    elif fmt == "doccano":
+        export_documents([without_scores(d) for d in documents], "doccano", out)
+    else:
+        raise ValueError(f"unknown format {fmt!r}")
