@@ -116,18 +116,21 @@ def _vnreport():
     return str(beside)
 
 
-def test_corpus_commands_default_to_the_project_corpus():
-    check = subprocess.run([_vnreport(), "corpus", "check", "--no-tokens"], capture_output=True, text=True, timeout=300)
-    assert check.returncode == 0, check.stdout + check.stderr
-    assert check.stdout.splitlines()[1].startswith("labels:  BASELINE ")
-    assert check.stdout.strip().endswith("no problems")
-    stats_json = subprocess.run([_vnreport(), "corpus", "stats", "--json"], capture_output=True, text=True, timeout=300)
-    counts = json.loads(stats_json.stdout)
+def test_corpus_commands_default_to_the_project_corpus(capsys):
+    from pipeline.cli import main
+
+    assert main(["corpus", "check", "--no-tokens"]) == 0
+    check = capsys.readouterr().out
+    assert check.splitlines()[1].startswith("labels:  BASELINE ")
+    assert check.strip().endswith("no problems")
+    assert main(["corpus", "stats", "--json"]) == 0
+    counts = json.loads(capsys.readouterr().out)
     assert list(counts) == ["documents", "labels", "classes", "sentences", "records", "splits"]
     assert list(counts["splits"]) == ["train", "dev", "test"]
     assert all(list(split) == ["documents", "sentences", "labels", "classes", "records"] for split in counts["splits"].values())
     assert sum(split["documents"] for split in counts["splits"].values()) == counts["documents"]
-    table = subprocess.run([_vnreport(), "corpus", "stats"], capture_output=True, text=True, timeout=300).stdout
+    assert main(["corpus", "stats"]) == 0
+    table = capsys.readouterr().out
     assert table.splitlines()[0].split() == ["split", "docs", "sentences", "METRIC", "VALUE", "UNIT", "BASELINE",
                                                "achievement", "limitation", "cause", "task", "other"]
 
