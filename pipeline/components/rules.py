@@ -211,13 +211,24 @@ def load_rules(path) -> dict:
     return json.loads((Path(path) / "rules.json").read_text(encoding="utf-8"))
 
 
-class RuleEntities:
-    """The rule annotator's METRIC, VALUE, UNIT and BASELINE spans as ``doc.ents``:
-    the entities of the rule baseline (pipeline/config/rules.cfg). The rules
-    are read from rules.toml when the pipeline is built and saved with it."""
+class _RuleComponent:
+    """A component of the rule baseline: the rules are read from rules.toml when
+    the pipeline is built and saved with it."""
 
     def __init__(self, rules: dict | None = None):
         self.annotator = RuleAnnotator(rules)
+
+    def to_disk(self, path, exclude=()) -> None:
+        save_rules(self.annotator.rules, path)
+
+    def from_disk(self, path, exclude=()):
+        self.annotator = RuleAnnotator(load_rules(path))
+        return self
+
+
+class RuleEntities(_RuleComponent):
+    """The rule annotator's METRIC, VALUE, UNIT and BASELINE spans as ``doc.ents``:
+    the entities of the rule baseline (pipeline/config/rules.cfg)."""
 
     def __call__(self, doc: Doc) -> Doc:
         from spacy.util import filter_spans
@@ -231,20 +242,10 @@ class RuleEntities:
         doc.ents = filter_spans(spans)
         return doc
 
-    def to_disk(self, path, exclude=()) -> None:
-        save_rules(self.annotator.rules, path)
 
-    def from_disk(self, path, exclude=()) -> "RuleEntities":
-        self.annotator = RuleAnnotator(load_rules(path))
-        return self
-
-
-class RuleSentenceClasses:
+class RuleSentenceClasses(_RuleComponent):
     """The rule annotator's class for each sentence (``Span._.label``), the rule
     baseline's stand-in for the trained classifier."""
-
-    def __init__(self, rules: dict | None = None):
-        self.annotator = RuleAnnotator(rules)
 
     def __call__(self, doc: Doc) -> Doc:
         labels = []
@@ -255,13 +256,6 @@ class RuleSentenceClasses:
         for record in doc._.records or []:
             record["sentence_class"] = labels[record["sentence"]]
         return doc
-
-    def to_disk(self, path, exclude=()) -> None:
-        save_rules(self.annotator.rules, path)
-
-    def from_disk(self, path, exclude=()) -> "RuleSentenceClasses":
-        self.annotator = RuleAnnotator(load_rules(path))
-        return self
 
 
 @Language.factory("vnreport_rule_entities_v1", assigns=["doc.ents"], requires=["doc.spans"])
