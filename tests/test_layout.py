@@ -64,3 +64,13 @@ def test_every_third_party_import_is_declared():
     third_party = {name for name in imported if name != "pipeline" and name not in sys.stdlib_module_names}
     missing = sorted(name for name in third_party if DISTRIBUTIONS.get(name, name).lower() not in declared)
     assert missing == []
+
+
+def test_a_regular_install_carries_every_file_of_the_shipped_pipeline():
+    # setuptools' data-files take files, not folders: each file of models/vnreport
+    # is listed, and a retrained pipeline with another file set must be listed anew.
+    data_files = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["setuptools"]["data-files"]
+    listed = {path for paths in data_files.values() for path in paths}
+    shipped = {path.relative_to(ROOT).as_posix() for path in (ROOT / "models" / "vnreport").rglob("*") if path.is_file()}
+    assert shipped - listed == set()
+    assert all((ROOT / path).is_file() for path in listed if path.startswith("models/"))
