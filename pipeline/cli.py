@@ -176,7 +176,7 @@ def _load_pipeline(path=None):
 
 
 def _annotate_files(args: argparse.Namespace, config: dict, written: list[str]) -> int:
-    from pipeline.annotate import annotate_file, warm_up
+    from pipeline.annotate import annotate_file
     from pipeline.io.read import ReadError
     from pipeline.io.review_page import write_review_page
     from pipeline.io.write import AtomicJsonLines, document_record, record_rows, write_records_csv, write_records_parquet
@@ -186,7 +186,6 @@ def _annotate_files(args: argparse.Namespace, config: dict, written: list[str]) 
     nlp = _load_pipeline(args.models)
     if nlp is None:
         return 2
-    warm_up(nlp)
     failed = 0
     started = time.perf_counter()
     rows: list[dict] = []
