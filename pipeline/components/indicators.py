@@ -103,8 +103,15 @@ _NOT_WORD = re.compile(r"[^\w%‰]+")
 
 
 def _words(text: str) -> list[str]:
+    return list(_text_words(text))
+
+
+@lru_cache(maxsize=8192)
+def _text_words(text: str) -> tuple[str, ...]:
+    """Kept per text: the linker reads a sentence's words again for each of its
+    figures, and a metric's for each time it is named."""
     text = modern_tone_placement(unicodedata.normalize("NFC", text)).lower()
-    return [w for w in _NOT_WORD.sub(" ", text).split() if w]
+    return tuple(w for w in _NOT_WORD.sub(" ", text).split() if w)
 
 
 class _Normaliser:
@@ -326,7 +333,7 @@ def _match_candidates(index: _Index, text: str) -> list[tuple[Indicator, float]]
         keep(indicator, 1.0)
     ceiling = index.settings["linker"]["fuzzy_ceiling"]
     content = index.norm.content(key)
-    for alias in index.aliases:
+    for alias in _aliases_sharing(index, key, content):
         if alias.key == key:
             continue
         n, m = len(alias.key), len(key)
@@ -346,6 +353,31 @@ def _match_candidates(index: _Index, text: str) -> list[tuple[Indicator, float]]
                 dice *= 1.0 - index.settings["linker"]["substitution_penalty"]
             keep(alias.indicator, ceiling * dice)
     return sorted(scores.values(), key=lambda item: -item[1])
+
+
+def _aliases_sharing(index: _Index, key: tuple[str, ...], content: frozenset[str]) -> list:
+    """The aliases that are a part of ``key`` or share a content word with it, in
+    catalogue order (the order decides ties): the only ones that can score, found
+    through two lookups instead of comparing ``key`` with every alias."""
+    by_key, by_word = index.__dict__.get("_alias_lookup") or index.__dict__.setdefault(
+        "_alias_lookup", _alias_lookup(index.aliases))
+    positions = set()
+    for length in range(1, len(key)):
+        for i in range(len(key) - length + 1):
+            positions.update(by_key.get(key[i:i + length], ()))
+    for word in content:
+        positions.update(by_word.get(word, ()))
+    return [index.aliases[i] for i in sorted(positions)]
+
+
+def _alias_lookup(aliases: list) -> tuple[dict, dict]:
+    by_key: dict[tuple[str, ...], list[int]] = {}
+    by_word: dict[str, list[int]] = {}
+    for position, alias in enumerate(aliases):
+        by_key.setdefault(alias.key, []).append(position)
+        for word in alias.content:
+            by_word.setdefault(word, []).append(position)
+    return by_key, by_word
 
 
 def _compatible(index: _Index, indicator: Indicator, relation: str | None, kind: str | None,
@@ -575,6 +607,34 @@ def _value_span(record: dict, sentence: str) -> tuple[int, int] | None:
     return _SPANS[key]
 
 
+def _number_matches(form: str, sentence: str) -> list[tuple[int, int]]:
+    """The spans ``re.finditer(r"(?<![\\d.,])-?0*" + re.escape(form) + _NUMBER_END,
+    sentence)`` gives (``form`` a written number, starting and ending with a
+    digit), found with ``str.find``: compiling that pattern for every number of
+    every sentence was most of the time spent locating figures."""
+    def number_char(i: int) -> bool:
+        return sentence[i].isdecimal() or sentence[i] in ".,"
+
+    matches, end, length = [], 0, len(form)
+    position = sentence.find(form)
+    while position >= 0:
+        after = position + length
+        ends_number = not (after < len(sentence) and (sentence[after].isdecimal() or (
+            sentence[after] in ".," and after + 1 < len(sentence) and sentence[after + 1].isdecimal())))
+        if position >= end and ends_number:
+            zeros = position
+            while zeros > end and sentence[zeros - 1] == "0":
+                zeros -= 1
+            # where the match can start: a "-" before the zeros, else the first zero (or the form)
+            starts = ([zeros - 1] if zeros - 1 >= end and sentence[zeros - 1] == "-" else []) + [zeros]
+            start = next((s for s in starts if s == 0 or not number_char(s - 1)), None)
+            if start is not None:
+                matches.append((start, after))
+                end = after
+        position = sentence.find(form, position + 1)
+    return matches
+
+
 def _find_value_span(record: dict, sentence: str) -> tuple[int, int] | None:
     value = record.get("value")
     if not isinstance(value, (int, float)):
@@ -588,8 +648,7 @@ def _find_value_span(record: dict, sentence: str) -> tuple[int, int] | None:
     for form in forms:
         if form not in sentence:  # most written forms of a number are not there: no pattern to build
             continue
-        for match in re.finditer(r"(?<![\d.,])-?0*" + re.escape(form) + _NUMBER_END, sentence):
-            spans.add((match.start(), match.end()))
+        spans.update(_number_matches(form, sentence))
     # The longest form found wins where a shorter one matched inside it.
     spans = {span for span in spans if not any(o != span and o[0] <= span[0] and span[1] <= o[1] for o in spans)}
     return spans.pop() if len(spans) == 1 else None

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from pipeline.components.linking import Entity, baseline_type, link_records
@@ -27,6 +27,8 @@ DECISIONS = ("metric", "parent", "baseline", "baseline_type", "relation", "direc
 # more than every other candidate of the same value).
 LINK_THRESHOLD = 0.5
 _WORD = re.compile(r"\w+", re.UNICODE)
+# _last_words reads the last _TAIL_CHARS characters first: enough for a few words
+_TAIL_WORDS, _TAIL_CHARS = 8, 120
 _FEATURES = load_toml(FEATURES_PATH)["linker"]
 
 
@@ -48,6 +50,14 @@ def _open_bracket_at(text: str, start: int, position: int) -> int | None:
 
 
 def _last_words(segment: str, count: int) -> list[str]:
+    """The last ``count`` words of ``segment``, lower-cased. Called for every
+    candidate pair on the text from the sentence start, so it reads only the
+    tail when the tail holds more than ``count`` words (the first of them may be
+    cut; it is never among the last ``count``)."""
+    if count <= _TAIL_WORDS:
+        words = _WORD.findall(segment, max(0, len(segment) - _TAIL_CHARS))
+        if len(words) > count:
+            return [w.lower() for w in words[-count:]]
     return [w.lower() for w in _WORD.findall(segment)][-count:]
 
 
@@ -70,6 +80,13 @@ class SentenceView:
     metrics: list[Entity]
     baselines: list[Entity]
     units: dict[int, Entity]  # value start -> its unit
+    # Asked again for every candidate pair, so kept: position -> the bracket
+    # open there, position -> the two words before it, entity -> its words,
+    # (value, label) -> the candidates before and after it.
+    open_brackets: dict[int, int | None] = field(default_factory=dict)
+    words_before: dict[int, list[str]] = field(default_factory=dict)
+    entity_words: dict[tuple[int, int], list[str]] = field(default_factory=dict)
+    around: dict[tuple[int, str], tuple[list[Entity], list[Entity]]] = field(default_factory=dict)
 
     @classmethod
     def of(cls, text: str, sentence: tuple[int, int], entities: list[Entity]) -> "SentenceView":
@@ -85,6 +102,31 @@ class SentenceView:
         return cls(text, start, end, values, [e for e in inside if e.label == "METRIC"],
                    [e for e in inside if e.label == "BASELINE"], units)
 
+    def open_bracket(self, position: int) -> int | None:
+        if position not in self.open_brackets:
+            self.open_brackets[position] = _open_bracket_at(self.text, self.start, position)
+        return self.open_brackets[position]
+
+    def two_words_before(self, position: int) -> list[str]:
+        if position not in self.words_before:
+            self.words_before[position] = _last_words(self.text[self.start:position], 2)
+        return self.words_before[position]
+
+    def words_of(self, entity: Entity) -> list[str]:
+        key = (entity.start, entity.end)
+        if key not in self.entity_words:
+            self.entity_words[key] = _last_words(entity.text(self.text), 99)
+        return self.entity_words[key]
+
+    def candidates_around(self, value: Entity, label: str, after_value: int) -> tuple[list[Entity], list[Entity]]:
+        """The METRICs (or BASELINEs) before the value and after its unit."""
+        key = (value.start, label)
+        if key not in self.around:
+            same_kind = self.metrics if label == "METRIC" else self.baselines
+            self.around[key] = ([c for c in same_kind if c.end <= value.start],
+                                [c for c in same_kind if c.start >= after_value])
+        return self.around[key]
+
     def after_value(self, value: Entity) -> int:
         unit = self.units.get(value.start)
         return unit.end if unit else value.end
@@ -99,11 +141,13 @@ def pair_features(view: SentenceView, value: Entity, candidate: Entity) -> dict:
     left = min(left, right)
     between = text[left:right]
     same_kind = view.metrics if candidate.label == "METRIC" else view.baselines
-    ordered_before = [c for c in same_kind if c.end <= value.start]
-    ordered_after = [c for c in same_kind if c.start >= after_value]
+    ordered_before, ordered_after = view.candidates_around(value, candidate.label, after_value)
+    lowered = between.lower()
     words_between = _WORD.findall(between)
-    value_bracket = _open_bracket_at(text, view.start, value.start)
-    candidate_bracket = _open_bracket_at(text, view.start, candidate.start)
+    candidate_words = view.words_of(candidate)
+    value_prev, candidate_prev = view.two_words_before(value.start), view.two_words_before(candidate.start)
+    value_bracket = view.open_bracket(value.start)
+    candidate_bracket = view.open_bracket(candidate.start)
     features = {
         "side=" + ("before" if before else "after"): 1.0,
         "chars=" + _bucket(len(between)): 1.0,
@@ -116,9 +160,9 @@ def pair_features(view: SentenceView, value: Entity, candidate: Entity) -> dict:
         "open_bracket": float("(" in between),
         "close_bracket": float(")" in between),
         "line_break": float("\n" in between),
-        "trong_do": float(any(w in between.lower() for w in _FEATURES["breakdown_words"])),
-        "so_voi": float(any(w in between.lower() for w in _FEATURES["comparison_phrases"])
-                        or any(f" {w} " in f" {between.lower()} " for w in _FEATURES["comparison_words"])),
+        "trong_do": float(any(w in lowered for w in _FEATURES["breakdown_words"])),
+        "so_voi": float(any(w in lowered for w in _FEATURES["comparison_phrases"])
+                        or any(f" {w} " in f" {lowered} " for w in _FEATURES["comparison_words"])),
         "value_in_bracket": float(value_bracket is not None),
         "candidate_in_bracket": float(candidate_bracket is not None),
         "same_bracket": float(value_bracket is not None and value_bracket == candidate_bracket),
@@ -130,12 +174,12 @@ def pair_features(view: SentenceView, value: Entity, candidate: Entity) -> dict:
         "list_item": float(text[view.start:view.start + 2].strip()[:1] in "-+•"),
         "first_candidate": float(same_kind and same_kind[0] == candidate),
         "first_value": float(view.values and view.values[0] == value),
-        "cand_first=" + " ".join(_last_words(candidate.text(text), 99)[:1]): 1.0,
-        "cand_first2=" + " ".join(_last_words(candidate.text(text), 99)[:2]): 1.0,
-        "value_prev=" + " ".join(_last_words(text[view.start:value.start], 1)): 1.0,
-        "value_prev2=" + " ".join(_last_words(text[view.start:value.start], 2)): 1.0,
-        "cand_prev=" + " ".join(_last_words(text[view.start:candidate.start], 1)): 1.0,
-        "cand_prev2=" + " ".join(_last_words(text[view.start:candidate.start], 2)): 1.0,
+        "cand_first=" + " ".join(candidate_words[:1]): 1.0,
+        "cand_first2=" + " ".join(candidate_words[:2]): 1.0,
+        "value_prev=" + " ".join(value_prev[-1:]): 1.0,
+        "value_prev2=" + " ".join(value_prev): 1.0,
+        "cand_prev=" + " ".join(candidate_prev[-1:]): 1.0,
+        "cand_prev2=" + " ".join(candidate_prev): 1.0,
     }
     if len(words_between) <= 6:
         for word in words_between:
@@ -196,7 +240,7 @@ def value_features(view: SentenceView, value: Entity) -> dict:
         "negative": float(value_text.startswith(("-", "−"))),
         "plus_before": float(prefix.endswith("+") or prefix.endswith("+ ")),
         "bracket_before": float("(" in prefix),
-        "in_bracket": float(_open_bracket_at(text, view.start, value.start) is not None),
+        "in_bracket": float(view.open_bracket(value.start) is not None),
         "list_item": float(text[view.start:view.start + 2].strip()[:1] in "-+•"),
         "table_cell": float("\t" in text[max(view.start, value.start - 2):value.start]),
         "first_value": float(view.values and view.values[0] == value),
@@ -278,6 +322,28 @@ def build_model(seed: int = 13):
                      ("classifier", LogisticRegression(C=1.0, max_iter=5000, random_state=seed))])
 
 
+def vectorise(vectorizer, rows: list[dict[str, float]]):
+    """What ``DictVectorizer.transform`` gives for rows of feature name -> number
+    (all the functions above build), without its per-value type checks and
+    numpy scalars, which took longer than the logistic regressions themselves."""
+    import numpy as np
+    from scipy.sparse import csr_array
+
+    vocabulary = vectorizer.vocabulary_
+    columns, values, row_ends = [], [], [0]
+    for row in rows:
+        for name, value in row.items():
+            column = vocabulary.get(name)
+            if column is not None:
+                columns.append(column)
+                values.append(value)
+        row_ends.append(len(columns))
+    matrix = csr_array((np.asarray(values, dtype=vectorizer.dtype), np.asarray(columns, dtype=np.intc), row_ends),
+                       shape=(len(rows), len(vocabulary)))
+    matrix.sort_indices()
+    return matrix
+
+
 @dataclass
 class LearnedLinker:
     models: dict  # decision -> fitted Pipeline
@@ -290,18 +356,25 @@ class LearnedLinker:
         if not rows or model is None or positive not in model.classes_:
             return [0.0] * len(rows)
         column = list(model.classes_).index(positive)
-        return [float(row[column]) for row in model.predict_proba(rows)]
+        features, classifier = model.steps[0][1], model.steps[-1][1]
+        return [float(row[column]) for row in classifier.predict_proba(vectorise(features, rows))]
 
     def _predict(self, name: str, rows: list[dict], default: str) -> list[str]:
         model = self.models.get(name)
-        return list(model.predict(rows)) if rows and model is not None else [default] * len(rows)
+        if not rows or model is None:
+            return [default] * len(rows)
+        features, classifier = model.steps[0][1], model.steps[-1][1]
+        return list(classifier.predict(vectorise(features, rows)))
 
     def link_sentences(self, text: str, sentences: list[tuple[int, int]], groups: list[list[Entity]],
-                       rules: dict | None = None) -> list[list[dict]]:
+                       rules: dict | None = None, link_scores: bool = False) -> list[list[dict]]:
         """Records of each sentence (``groups``: the entities of each): the
         hand-written linker's unit, number and qualifier, with the learned
         metric, parent, baseline, relation and direction. Every decision is
-        predicted for all the document's figures at once."""
+        predicted for all the document's figures at once. With ``link_scores``
+        each record also has ``link_score``: the probability of its metric link
+        (of the chosen METRIC; with none chosen, 1 - the best candidate's; 1.0
+        when the sentence has no METRIC to choose)."""
         per_sentence, pair_rows, baseline_rows, value_rows = [], [], [], []
         plans = []  # (record, view, value, metric candidate rows, baseline candidate rows, value row)
         for sentence, entities in zip(sentences, groups):
@@ -334,6 +407,10 @@ class LearnedLinker:
             baseline = best(view.baselines, candidate_rows, baseline_scores)
             relation = relations[value_row]
             direction = directions[value_row] if relation == "change" else "none"
+            if link_scores:
+                candidates = [metric_scores[row] for row in metric_rows]
+                chosen = metric_scores[metric_rows[view.metrics.index(metric)]] if metric else None
+                record["link_score"] = round(chosen if chosen is not None else 1.0 - max(candidates, default=0.0), 4)
             record["metric"] = metric.text(text) if metric else None
             record["parent_metric"] = parent.text(text) if parent else None
             record["relation"] = relation

@@ -99,11 +99,38 @@ def _scale(unit: str | None, rules: dict) -> tuple[float, str] | None:
 def _words_before(segment: str, words: list[str]) -> tuple[str, int] | None:
     """The listed word nearest the end of ``segment`` (longest first at a place)."""
     best = None
-    for word in sorted(words, key=len, reverse=True):
-        for match in re.finditer(rf"(?<!\w){re.escape(word)}(?!\w)", segment, re.IGNORECASE):
+    for word, pattern in _word_patterns(tuple(words)):
+        for match in pattern.finditer(segment):
             if best is None or match.start() > best[1] or (match.start() == best[1] and len(word) > len(best[0])):
                 best = (word.lower(), match.start())
     return best
+
+
+# The linker runs for every figure of an archive with the same few word lists:
+# their patterns are compiled once per list, not once per figure.
+@lru_cache(maxsize=256)
+def _word_patterns(words: tuple[str, ...]) -> list[tuple[str, re.Pattern]]:
+    return [(word, re.compile(rf"(?<!\w){re.escape(word)}(?!\w)", re.IGNORECASE))
+            for word in sorted(words, key=len, reverse=True)]
+
+
+@lru_cache(maxsize=256)
+def _listed_word_patterns(words: tuple[str, ...]) -> list[tuple[str, re.Pattern]]:
+    """Each word as a whole word, case as written, in the list's order (first found wins)."""
+    return [(word, re.compile(rf"(?<!\w){re.escape(word)}(?!\w)")) for word in words]
+
+
+@lru_cache(maxsize=256)
+def _qualifier_patterns(words: tuple[str, ...]) -> list[tuple[str, re.Pattern]]:
+    """A qualifier right before the figure ("khoảng", "trên"), longest first."""
+    return [(word, re.compile(rf"(?<!\w){re.escape(word)}\s*$", re.IGNORECASE))
+            for word in sorted(words, key=len, reverse=True)]
+
+
+@lru_cache(maxsize=256)
+def _pattern(template: str, words: tuple[str, ...], flags: int = 0) -> re.Pattern:
+    """``template`` with ``{}`` replaced by the alternation of ``words``, longest first."""
+    return re.compile(template.replace("{}", _alternatives(list(words))), flags)
 
 
 def _alternatives(words: list[str]) -> str:
@@ -162,10 +189,12 @@ def link_records(text: str, sentence: tuple[int, int], entities: list[Entity], r
     units = [e for e in inside if e.label == "UNIT"]
     baselines = [e for e in inside if e.label == "BASELINE"]
     sentence_text = text[start:end]
-    sentence_estimate = bool(re.match(rf"^({_alternatives(settings['estimate_openings'])})\b", sentence_text))
-    estimate = re.compile(rf"(?<!\w)({_alternatives(settings['estimate_words'])})(?!\w)", re.IGNORECASE)
-    causative_pattern = re.compile(rf"(?<!\w)({_alternatives(list(settings['causatives']))})(?!\w)")
-    multiplier = re.compile(rf"(?<!\w)({_alternatives(settings['multipliers'])})\s*$")
+    sentence_estimate = bool(_pattern(r"^({})\b", tuple(settings["estimate_openings"])).match(sentence_text))
+    estimate = _pattern(r"(?<!\w)({})(?!\w)", tuple(settings["estimate_words"]), re.IGNORECASE)
+    causative_pattern = _pattern(r"(?<!\w)({})(?!\w)", tuple(settings["causatives"]))
+    multiplier = _pattern(r"(?<!\w)({})\s*$", tuple(settings["multipliers"]))
+    qualifiers = _qualifier_patterns(tuple(settings["qualifiers"]))
+    after_value_qualifiers = _listed_word_patterns(tuple(settings["after_value_qualifiers"]))
     records: list[dict] = []
     for index, value in enumerate(values):
         value_text = value.text(text)
@@ -203,13 +232,13 @@ def link_records(text: str, sentence: tuple[int, int], entities: list[Entity], r
         clause = _clause_before(text, start, value.start)
         qualifier = None
         immediate = re.search(r"(\S+(?:\s\S+)?)\s*$", clause)
-        for word in sorted(settings["qualifiers"], key=len, reverse=True):
-            if immediate and re.search(rf"(?<!\w){re.escape(word)}\s*$", clause, re.IGNORECASE):
+        for word, pattern in qualifiers:
+            if immediate and pattern.search(clause):
                 qualifier = word.lower()
                 break
         if qualifier is None:
             following = text[after_value:after_value + 10]
-            qualifier = next((w for w in settings["after_value_qualifiers"] if re.search(rf"(?<!\w){re.escape(w)}(?!\w)", following)), None)
+            qualifier = next((w for w, pattern in after_value_qualifiers if pattern.search(following)), None)
         if qualifier is None and (estimate.search(clause) or sentence_estimate):
             qualifier = settings["estimate_words"][0]
 

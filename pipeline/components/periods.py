@@ -102,6 +102,20 @@ def _valid_date(year: int | None, month: int, day: int) -> bool:
 def find_time_expressions(text: str, config: dict | None = None) -> list[TimeExpression]:
     """Every time expression of ``text``, left to right, none overlapping (the longest wins)."""
     config = config or settings("periods")
+    if config is settings("periods"):
+        return list(_default_time_expressions(text))
+    return _find_time_expressions(text, config)
+
+
+@lru_cache(maxsize=4096)
+def _default_time_expressions(text: str) -> tuple[TimeExpression, ...]:
+    """Kept per text with the default settings: every figure of a sentence asks
+    for its sentence's expressions, and every figure under a heading for the
+    heading's."""
+    return tuple(_find_time_expressions(text, settings("periods")))
+
+
+def _find_time_expressions(text: str, config: dict) -> list[TimeExpression]:
     words = config["number_words"]
     anchors = sorted(config["date_anchors"], key=len, reverse=True)
     found: list[TimeExpression] = []

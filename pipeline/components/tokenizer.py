@@ -16,6 +16,7 @@ import unicodedata
 import warnings
 from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
+from functools import lru_cache
 
 from typing import Callable, Dict, List
 
@@ -47,10 +48,14 @@ class Token:
 # Letters typed with a look-alike code point that underthesea silently replaces:
 # Icelandic eth (U+00D0/U+00F0) for the Vietnamese d with stroke.
 _LOOKALIKES = {"ð": "đ"}
+_NON_SPACE = re.compile(r"\S+")
+_TABS = re.compile(r"\t+")
 
 
+@lru_cache(maxsize=8192)
 def _fold(char: str) -> str:
-    """A character without diacritics, lower-cased: what survives normalisation."""
+    """A character without diacritics, lower-cased: what survives normalisation.
+    Kept per character: the alignment folds every character of every line."""
     if not char:
         return char
     folded = unicodedata.normalize("NFD", char)[0].lower()
@@ -70,7 +75,7 @@ def align(text: str, words: list[str], unknown_tag: str, tags: list[str]) -> tup
     length = len(text)
 
     def cover(start: int, end: int) -> None:
-        for match in re.finditer(r"\S+", text[start:end]):
+        for match in _NON_SPACE.finditer(text[start:end]):
             tokens.append(Token(start + match.start(), start + match.end(), unknown_tag))
             problems.append(f"no underthesea word for {match.group()!r} at offset {start + match.start()}")
 
@@ -125,7 +130,7 @@ def recut_numbers(text: str, tokens: list[Token], number_tag: str, glued_unit_ta
     for m in GLUED_STOP.finditer(text):
         cuts.update((m.start(), m.end()))
     # A tab separates the cells of a table pasted from Word: never one word.
-    for m in re.finditer(r"\t+", text):
+    for m in _TABS.finditer(text):
         cuts.update((m.start(), m.end()))
     # Cuts and numbers are looked up by bisection: a line of a million
     # characters must not be rescanned for each of its tokens.
@@ -141,7 +146,7 @@ def recut_numbers(text: str, tokens: list[Token], number_tag: str, glued_unit_ta
         token_cuts = set(sorted_cuts[bisect_right(sorted_cuts, token.start):bisect_left(sorted_cuts, token.end)])
         # underthesea can join a lone symbol to the next word ("� Như"): a
         # word of several syllables never holds a piece without letters or digits.
-        chunks = list(re.finditer(r"\S+", text[token.start:token.end]))
+        chunks = list(_NON_SPACE.finditer(text[token.start:token.end]))
         if len(chunks) > 1:
             for chunk in chunks:
                 if not any(c.isalnum() for c in chunk.group()):

@@ -168,3 +168,58 @@ def test_indicators_command_prints_the_scores_of_a_split(capsys):
     assert row[:3] == ["dev", "487", "143"]
     precision, coverage = float(row[8]), float(row[9])
     assert precision >= 0.90 and coverage >= 0.85
+
+
+@pytest.mark.parametrize("form, sentence, spans", [
+    ("1.120", "có 1.120 doanh nghiệp", [(3, 8)]),
+    ("12", "tăng 12% (năm 2012 là 112)", [(5, 7)]),        # never inside 2012 or 112
+    ("5", "giảm -05 điểm, 5,5 lần và 5", [(5, 8), (26, 27)]),  # the sign and leading zeros belong to it; 5,5 is another number
+    ("3,2", "3,2; 13,2; 3,25", [(0, 3)]),
+])
+def test_a_number_is_found_standing_alone(form, sentence, spans):
+    from pipeline.components.indicators import _number_matches
+
+    assert _number_matches(form, sentence) == spans
+
+
+def test_number_search_gives_the_spans_of_the_pattern_it_replaces():
+    # _number_matches replaced a pattern compiled for every number; on strings
+    # made of numbers, signs, zeros and separators it must give exactly that
+    # pattern's matches.
+    import random
+
+    from pipeline.components.indicators import _NUMBER_END, _number_matches, _vn_number
+
+    rng = random.Random(13)
+    pieces = list("0123456789.,-/ a(") + ["0", "00", "-0"]
+    for _ in range(20_000):
+        form = rng.choice(_vn_number(rng.choice([0, 5, 10, 0.5, 1.5, 105, 1120, 15.05, 2000])))
+        if rng.random() < 0.2:
+            form += "/" + rng.choice(_vn_number(rng.choice([5, 10])))
+        sentence = "".join(rng.choice([form, "".join(rng.choice(pieces) for _ in range(rng.randint(0, 4)))])
+                           for _ in range(rng.randint(1, 6)))
+        pattern = re.compile(r"(?<![\d.,])-?0*" + re.escape(form) + _NUMBER_END)
+        assert _number_matches(form, sentence) == [m.span() for m in pattern.finditer(sentence)], (form, sentence)
+
+
+def test_only_aliases_that_cannot_score_are_skipped():
+    # The linker compares a metric with the aliases found through two lookups;
+    # every alias left out must be one the full comparison gives nothing.
+    from pipeline.components.indicators import _aliases_sharing, _index
+
+    index = _index()
+    from pipeline.corpus.documents import default_corpus_files
+
+    metrics = {r["metric"] for d in load_documents(default_corpus_files()) if d["split"] == "train"
+               for r in d["records"] if r.get("metric")}
+    assert len(metrics) > 500
+    for metric in metrics:
+        key = index.norm.key(metric)
+        content = index.norm.content(key)
+        found = {id(a) for a in _aliases_sharing(index, key, content)}
+        for alias in index.aliases:
+            if id(alias) in found:
+                continue
+            n = len(alias.key)
+            inside = 0 < n < len(key) and any(key[i:i + n] == alias.key for i in range(len(key) - n + 1))
+            assert not inside and not (content & alias.content), (metric, alias.key)

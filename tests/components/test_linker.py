@@ -1,4 +1,5 @@
 """The learned record linker: trained on the reviewed links of training documents."""
+import re
 import shutil
 from pathlib import Path
 
@@ -93,3 +94,35 @@ def test_the_rule_baseline_links_with_the_hand_written_linker():
     doc = annotate_text(pipeline.load("rules"), "1. Kinh tế\nDoanh thu tăng 5% so với cùng kỳ.")
     [record] = doc._.records
     assert (record["metric"], record["direction"], record["baseline_type"]) == ("Doanh thu", "up", "same_period")
+
+
+def test_vectorise_builds_the_matrix_dict_vectorizer_builds(documents, linker):
+    # The linker skips DictVectorizer.transform (its per-value checks were most
+    # of the record stage's time): the matrix must be the same, cell for cell,
+    # on the features of a document the linker never saw.
+    from pipeline.components.linker import vectorise
+
+    data = examples([documents["thai-nguyen-2022-h1"]])
+    for name in ("metric", "relation"):
+        rows = data[name][0]
+        features = linker.models[name].steps[0][1]
+        expected, got = features.transform(rows), vectorise(features, rows)
+        assert got.shape == expected.shape and got.dtype == expected.dtype
+        assert (got != expected).nnz == 0
+        assert list(got.indices) == list(expected.indices) and list(got.indptr) == list(expected.indptr)
+
+
+@pytest.mark.parametrize("segment, count, words", [
+    ("Tổng sản phẩm trên địa bàn (GRDP) 6 tháng đầu năm ước tăng", 2, ["ước", "tăng"]),
+    ("- Sản xuất lúa", 1, ["lúa"]),
+    ("Vốn đầu tư", 8, ["vốn", "đầu", "tư"]),
+    ("", 2, []),
+    # the tail cut inside a word: the cut word is never among the last ones
+    (" ".join(["Huyện"] * 40) + " Lục Ngạn đạt", 3, ["lục", "ngạn", "đạt"]),
+    ("x" * 130 + " y", 2, ["x" * 130, "y"]),
+])
+def test_last_words_read_from_the_tail_as_from_the_whole_segment(segment, count, words):
+    from pipeline.components.linker import _last_words
+
+    assert _last_words(segment, count) == words
+    assert words == [w.lower() for w in re.findall(r"\w+", segment)][-count:]

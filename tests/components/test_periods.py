@@ -129,3 +129,12 @@ def test_records_of_the_gold_whose_sentence_names_another_time():
     assert by_value["5,54"]["text"] == "9 tháng năm 2023"
     assert (by_value["4,67"]["start"], by_value["4,67"]["end"]) == ("2023-01-01", "2023-03-31")
     assert (by_value["5,36"]["start"], by_value["5,36"]["end"]) == ("2023-04-01", "2023-06-30")
+
+
+def test_time_expressions_are_kept_per_text_but_each_caller_gets_its_own_list():
+    from pipeline.components.periods import find_time_expressions
+
+    first = find_time_expressions("Tính chung 6 tháng đầu năm 2024, thu ngân sách tăng 5%")
+    assert [(e.kind, e.year, e.first_month, e.last_month) for e in first] == [("months", 2024, 1, 6)]
+    first.clear()
+    assert len(find_time_expressions("Tính chung 6 tháng đầu năm 2024, thu ngân sách tăng 5%")) == 1
