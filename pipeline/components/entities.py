@@ -66,6 +66,35 @@ class SentenceNER:
                 doc.ents = spans
                 yield doc
 
+    def entity_scores(self, docs: list[Doc], beam_width: int = 16) -> list[list[float]]:
+        """The probability of each entity of ``doc.ents``, for each document.
+
+        The greedy parser that labels the entities keeps no probability, so the
+        sentences are parsed again with a beam: an entity's score is the summed
+        probability of the beam's analyses that contain it (0 when none does).
+        For proposing labels to correct (``corpus pre-annotate``), not on the
+        annotation path: it costs several greedy parses.
+        """
+        ner = self._require()
+        scored: list[list[float]] = []
+        for doc in docs:
+            sentences = list(doc.spans.get("sentences", []))
+            parsed = [sentence_doc(ner.vocab, sentence) for sentence in sentences]
+            for name, component in ner.pipeline:
+                if name != "ner":
+                    parsed = list(component.pipe(parsed))
+            recogniser = ner.get_pipe("ner")
+            probabilities = {}
+            if parsed:
+                beams = recogniser.beam_parse(parsed, beam_width=beam_width)
+                for sentence, found in zip(sentences, recogniser.scored_ents(beams)):
+                    for (start, end, label), probability in found.items():
+                        key = (sentence.start + start, sentence.start + end, recogniser.vocab.strings[label]
+                               if isinstance(label, int) else label)
+                        probabilities[key] = probabilities.get(key, 0.0) + probability
+            scored.append([round(min(1.0, probabilities.get((e.start, e.end, e.label_), 0.0)), 4) for e in doc.ents])
+        return scored
+
     def to_disk(self, path, exclude=()) -> None:
         Path(path).mkdir(parents=True, exist_ok=True)
         self._require().to_disk(Path(path) / "ner")

@@ -28,6 +28,9 @@ class Records:
         self.linker = linker
         self.rules = rules or rules_config()
         self.model: LearnedLinker | None = None
+        # Set by pre-annotation (proposals with scores), never saved: each learned
+        # record then carries the probability of its metric link.
+        self.link_scores = False
 
     def link(self, text: str, spans: list[tuple[int, int]], groups: list[list[Entity]]) -> list[list[dict]]:
         """Records of each sentence (``groups``: the entities inside each)."""
@@ -36,7 +39,7 @@ class Records:
         if self.model is None:
             raise ModelMissingError("the records component has no trained linker: build the pipeline with "
                                     "`vnreport train` or load a trained one with pipeline.load()")
-        return self.model.link_sentences(text, spans, groups, self.rules)
+        return self.model.link_sentences(text, spans, groups, self.rules, link_scores=self.link_scores)
 
     def __call__(self, doc: Doc) -> Doc:
         sentences = list(doc.spans.get("sentences", []))

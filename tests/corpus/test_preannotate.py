@@ -39,6 +39,25 @@ def test_proposals_of_the_trained_pipeline_carry_class_probabilities(proposed, n
     assert not any("indicator" in r or "period" in r for r in proposed["records"])
 
 
+def test_entities_and_record_links_carry_their_probability(proposed):
+    text, entities = proposed["text"], proposed["entities"]
+    assert all(0.0 <= e["score"] <= 1.0 for e in entities)
+    # the GRDP growth and its unit, plain figures: the beam mostly agrees
+    value = next(i for i, e in enumerate(entities) if text[e["start"]:e["end"]] == "7,08")
+    assert [e["label"] for e in entities[value:value + 2]] == ["VALUE", "UNIT"]
+    assert min(e["score"] for e in entities[value:value + 2]) > 0.5
+    # a ranking, not all ones: some spans of a whole report are doubtful
+    assert min(e["score"] for e in entities) < 0.5
+    grdp = next(r for r in proposed["records"] if r["metric"] == "tổng sản phẩm trên địa bàn")
+    assert grdp["link_score"] >= 0.5  # a chosen metric is one the linker gave at least the threshold
+    assert all(0.0 <= r["link_score"] <= 1.0 for r in proposed["records"])
+
+
+def test_the_annotation_path_gives_no_link_scores(nlp):
+    doc = nlp("Tổng sản phẩm trên địa bàn 6 tháng đầu năm 2022 tăng 7,08% so với cùng kỳ.")
+    assert doc._.records and not any("link_score" in r for r in doc._.records)
+
+
 def test_label_studio_tasks_hold_the_proposals_as_a_prediction(proposed):
     task = to_label_studio_predictions(proposed)
     assert "annotations" not in task
@@ -48,7 +67,7 @@ def test_label_studio_tasks_hold_the_proposals_as_a_prediction(proposed):
     entities = [r for r in prediction["result"] if r["from_name"] == "label"]
     assert len(classes) == len(proposed["sentences"]) and len(entities) == len(proposed["entities"])
     assert [r["score"] for r in classes] == [s["scores"][s["label"]] for s in proposed["sentences"]]
-    assert all("score" not in r for r in entities)  # no honest entity confidence from the greedy NER
+    assert [r["score"] for r in entities] == [e["score"] for e in proposed["entities"]]
     assert prediction["score"] == min(r["score"] for r in classes)
     assert "scores" not in task["data"]["meta"]["sentences"][0] and "proposed_by" not in task["data"]["meta"]
 
