@@ -3,9 +3,10 @@ OUT/documents/**/*.json) on which the pipeline is least sure or visibly
 incomplete, spread across documents and sections, as Label Studio tasks.
 
 A sentence is worth labelling when its class is uncertain (a small margin
-between the two most probable classes) or when a figure's record lacks what
-its relation needs (no metric; no unit or no baseline where
-pipeline/config/suggest.toml says one is expected). Weights, expectations and
+between the two most probable classes), when a METRIC, UNIT or BASELINE span
+is left out of every record (the spans and the links disagree), or when a
+figure's record lacks what its relation needs (no metric; no unit or no
+baseline where pipeline/config/suggest.toml says one is expected). Weights, expectations and
 the cap per document are in that file.
 """
 from __future__ import annotations
@@ -47,6 +48,9 @@ def sentence_reasons(document: dict, settings: dict) -> list[dict]:
             priority += weights["uncertain_class"] * (1 - sentence_margin)
             if sentence_margin < settings["class"]["uncertain_margin"]:
                 reasons.append(f"class margin {sentence_margin:.2f}")
+        for entity in unlinked_entities(document, sentence, by_sentence.get(index, [])):
+            priority += weights["unlinked_entity"]
+            reasons.append(f"{document['text'][entity['start']:entity['end']]}: {entity['label']} no record uses")
         for record in by_sentence.get(index, []):
             figure = document["text"][record["span"][0]:record["span"][1]]
             if record.get("parent_metric") is not None:
@@ -68,6 +72,20 @@ def sentence_reasons(document: dict, settings: dict) -> list[dict]:
                      "margin": None if sentence_margin is None else round(sentence_margin, 4),
                      "section": tuple(sentence.get("section") or ())})
     return rows
+
+
+def unlinked_entities(document: dict, sentence: dict, records: list[dict]) -> list[dict]:
+    """The METRIC, UNIT and BASELINE spans of a sentence that none of its
+    records names: a span the linker could not place is often a wrong span (a
+    time phrase taken as METRIC, a word after a figure taken as UNIT) or a
+    figure missed next to it."""
+    text = document["text"]
+    named = {"METRIC": {r.get("metric") for r in records} | {r.get("parent_metric") for r in records},
+             "UNIT": {r.get("unit") for r in records},
+             "BASELINE": {r.get("baseline") for r in records}}
+    return [e for e in document.get("entities", [])
+            if sentence["start"] <= e["start"] and e["end"] <= sentence["end"] and e["label"] in named
+            and text[e["start"]:e["end"]] not in named[e["label"]]]
 
 
 def _spread(rows: list[dict]) -> list[dict]:

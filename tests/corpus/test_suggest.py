@@ -56,6 +56,18 @@ def test_priorities_and_reasons_are_exact():
     assert rows[1]["reasons"] == ["1: no metric"] and rows[1]["priority"] == 0.53
 
 
+def test_a_span_no_record_names_is_a_reason():
+    settings = load_toml(SUGGEST_PATH)
+    document = output_document("c", [("Năm 2023 tăng 5,2% so với cùng kỳ.", ["I."], SURE)], [])
+    document["entities"] = [{"start": 0, "end": 8, "label": "METRIC"}, {"start": 14, "end": 17, "label": "VALUE"},
+                            {"start": 17, "end": 18, "label": "UNIT"}, {"start": 26, "end": 33, "label": "BASELINE"}]
+    # the linker gave the figure no metric and no baseline: "Năm 2023" and "cùng kỳ" are left over
+    document["records"] = [record([14, 17], 0, "change", metric=None)]
+    [row] = sentence_reasons(document, settings)
+    assert row["reasons"] == ["Năm 2023: METRIC no record uses", "cùng kỳ: BASELINE no record uses", "5,2: no metric"]
+    assert row["priority"] == 0.03 + 0.25 + 0.25 + 0.5
+
+
 def test_documents_and_sections_in_turn_with_a_cap():
     settings = load_toml(SUGGEST_PATH)
     chosen = suggest(archive(), 10, settings)
