@@ -483,6 +483,7 @@ def _evaluate(args: argparse.Namespace) -> int:
     import json
 
     from pipeline.corpus.documents import default_corpus_files, load_documents
+    from pipeline.components.entities import SentenceNER
     from pipeline.corpus.evaluate import evaluate, format_report
 
     documents = load_documents([Path(p) for p in args.paths] or default_corpus_files())
@@ -501,6 +502,14 @@ def _evaluate(args: argparse.Namespace) -> int:
         return 2
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
+        if args.entity_scores:
+            from pipeline.corpus.evaluate import entity_score_reliability, format_entity_scores
+
+            if not isinstance(nlp.get_pipe("entities") if "entities" in nlp.pipe_names else None, SentenceNER):
+                return _error("--entity-scores: the rule baseline gives no entity scores; give a trained pipeline")
+            result = entity_score_reliability(documents, nlp)
+            print(json.dumps(result, indent=2) if args.json else format_entity_scores(result))
+            return 0
         result = evaluate(documents, nlp, with_breakdown=args.breakdown)
     print(json.dumps(result, ensure_ascii=False, indent=2) if args.json else format_report(result))
     return 0
@@ -756,6 +765,9 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate_parser.add_argument("--breakdown", action="store_true",
                                  help="also score each document form, and the records of each construction "
                                  "(bracketed changes, contributions, tables, ...; see `vnreport corpus constructions`)")
+    evaluate_parser.add_argument("--entity-scores", action="store_true",
+                                 help="instead: how often entities are right at each level of the score "
+                                      "pre-annotation gives them")
     evaluate_parser.set_defaults(handler=_evaluate)
 
     dataset_parser = commands.add_parser(

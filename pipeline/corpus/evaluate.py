@@ -179,6 +179,40 @@ def evaluate_documents(documents: list[dict], nlp, with_breakdown: bool = False)
     return result
 
 
+ENTITY_SCORE_BINS = (0.0, 0.5, 0.9, 0.99, 1.0)
+
+
+def entity_score_reliability(documents: list[dict], nlp) -> dict:
+    """How often the pipeline's entities are right (exact span and label) at
+    each level of the beam score pre-annotation gives them (``entity_scores``),
+    and the area under the ROC curve of that score: whether a labeller can
+    trust a high score and should look at a low one."""
+    from sklearn.metrics import roc_auc_score
+
+    component = nlp.get_pipe("entities")
+    scores, right = [], []
+    for document, doc in zip(documents, nlp.pipe(given_doc(nlp, d) for d in documents)):
+        gold = {(e["start"], e["end"], e["label"]) for e in document["entities"]}
+        scores.extend(component.entity_scores([doc])[0])
+        right.extend((e.start_char, e.end_char, e.label_) in gold for e in doc.ents)
+    bins = []
+    for low, high in zip(ENTITY_SCORE_BINS, ENTITY_SCORE_BINS[1:]):
+        inside = [r for s, r in zip(scores, right) if low <= s < high or (high == 1.0 and s == 1.0)]
+        bins.append({"from": low, "to": high, "entities": len(inside),
+                     "right": round(sum(inside) / len(inside), 4) if inside else None})
+    auc = round(float(roc_auc_score(right, scores)), 4) if 0 < sum(right) < len(right) else None
+    return {"entities": len(scores), "right": round(sum(right) / len(right), 4) if right else None, "bins": bins, "auc": auc}
+
+
+def format_entity_scores(result: dict) -> str:
+    lines = [f"entity scores (beam) of {result['entities']} predicted entities, {result['right']:.3f} right; "
+             f"ROC AUC of the score for right vs wrong: {result['auc']}"]
+    for row in result["bins"]:
+        right = "-" if row["right"] is None else f"{row['right']:.3f}"
+        lines.append(f"  score {row['from']:.2f}-{row['to']:.2f}: {row['entities']:5d} entities, right {right}")
+    return "\n".join(lines)
+
+
 def calibration(gold: list[str], scores: list[dict[str, float]]) -> dict:
     """Expected calibration error and log loss of the class probabilities."""
     import numpy

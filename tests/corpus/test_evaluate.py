@@ -41,3 +41,21 @@ def test_a_wrong_direction_counts_against_its_form_and_construction(documents):
     assert parts["forms"]["sector"]["records"]["f1"] == pytest.approx(35 / 36, abs=1e-4)
     assert parts["forms"]["pc-report"]["records"]["f1"] == 1.0
     assert parts["constructions"]["figure_before_thing"]["f1"] < 1.0
+
+
+def test_entity_scores_say_how_often_entities_are_right_at_each_level(capsys):
+    import json
+
+    from conftest import ROOT
+    from pipeline.cli import main
+
+    gold = str(ROOT / "corpus" / "gold" / "thai-nguyen-2022-h1.jsonl")
+    assert main(["evaluate", gold, "--split", "all", "--entity-scores", "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    [document] = load_documents([gold])
+    assert result["entities"] == sum(row["entities"] for row in result["bins"]) > 0.8 * len(document["entities"])
+    assert [(row["from"], row["to"]) for row in result["bins"]] == [(0.0, 0.5), (0.5, 0.9), (0.9, 0.99), (0.99, 1.0)]
+    assert all(row["right"] is None or 0 <= row["right"] <= 1 for row in result["bins"])
+    # the rule baseline has no entity scores to judge
+    assert main(["evaluate", gold, "--split", "all", "--entity-scores", "--models", "rules"]) == 2
+    assert "rule baseline gives no entity scores" in capsys.readouterr().err
