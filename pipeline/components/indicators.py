@@ -123,7 +123,16 @@ class _Normaliser:
 
     def key(self, text: str) -> tuple[str, ...]:
         """The words of a name with place and time adjuncts removed; years and
-        other numbers go too."""
+        other numbers go too. Kept per text: the linker asks for the same
+        metric's key for each of its figures and each rule."""
+        keys = self.__dict__.setdefault("_keys", {})
+        if text not in keys:
+            if len(keys) > 100_000:
+                keys.clear()
+            keys[text] = self._key(text)
+        return keys[text]
+
+    def _key(self, text: str) -> tuple[str, ...]:
         words = [w for w in _words(text) if not w.isdigit()]
         out: list[str] = []
         i = 0
@@ -255,8 +264,9 @@ class _Index:
 
     def bare_head(self, key: tuple[str, ...]) -> bool:
         """Whether a metric is only an item head word ("diện tích", "tổng sản lượng")."""
-        content = self.content_words(key)
-        return any(content == self.content_words(head) for head in self.item_heads)
+        heads = self.__dict__.get("_head_contents") or self.__dict__.setdefault(
+            "_head_contents", frozenset(self.content_words(head) for head in self.item_heads))
+        return self.content_words(key) in heads
 
     def content_words(self, key: tuple[str, ...]) -> tuple[str, ...]:
         return tuple(w for w in key if w not in self.norm.stop)

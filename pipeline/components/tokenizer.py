@@ -49,6 +49,7 @@ class Token:
 # Icelandic eth (U+00D0/U+00F0) for the Vietnamese d with stroke.
 _LOOKALIKES = {"ð": "đ"}
 _NON_SPACE = re.compile(r"\S+")
+_SPACE = re.compile(r"\s")
 _TABS = re.compile(r"\t+")
 
 
@@ -143,7 +144,12 @@ def recut_numbers(text: str, tokens: list[Token], number_tag: str, glued_unit_ta
 
     pieces: list[Token] = []
     for token in tokens:
-        token_cuts = set(sorted_cuts[bisect_right(sorted_cuts, token.start):bisect_left(sorted_cuts, token.end)])
+        first_cut, after_cuts = bisect_right(sorted_cuts, token.start), bisect_left(sorted_cuts, token.end)
+        if first_cut >= after_cuts and token.end > token.start and not _SPACE.search(text, token.start, token.end):
+            # most words: one chunk, no cut inside, nothing to strip
+            pieces.append(Token(token.start, token.end, token.tag))
+            continue
+        token_cuts = set(sorted_cuts[first_cut:after_cuts])
         # underthesea can join a lone symbol to the next word ("� Như"): a
         # word of several syllables never holds a piece without letters or digits.
         chunks = list(_NON_SPACE.finditer(text[token.start:token.end]))
