@@ -9,7 +9,8 @@ from pipeline.corpus.convert import (
     AlignmentWarning, apply_edits, apply_markup, from_doccano, from_label_studio, sentence_markup,
     to_docbin, to_doccano, to_label_studio, to_markup,
 )
-from pipeline.corpus.documents import default_corpus_files, load_documents
+from pipeline.corpus.documents import CLASSES, LABELS, default_corpus_files, load_documents
+from conftest import ROOT
 
 
 @pytest.fixture(scope="module")
@@ -21,6 +22,17 @@ def test_label_studio_round_trip_is_identical(documents):
     for document in documents.values():
         task = json.loads(json.dumps(to_label_studio(document), ensure_ascii=False))  # as the file holds it
         assert from_label_studio(task) == document
+
+
+@pytest.mark.parametrize("name", ["label-studio-config.xml", "label-studio-sentence-config.xml"])
+def test_label_studio_interfaces_are_xml_with_the_corpus_labels(name):
+    from xml.etree import ElementTree
+
+    # parsing fails on what Label Studio refuses, such as "--" inside a comment
+    root = ElementTree.parse(ROOT / "corpus" / name).getroot()
+    labels = {tag.get("name"): [label.get("value") for label in tag.iter("Label")] for tag in root.iter("Labels")}
+    assert labels == {"label": list(LABELS), "class": list(CLASSES)}
+    assert [(tag.get("name"), tag.get("value")) for tag in root.iter("Text")][-2 if "sentence" in name else -1] == ("text", "$text")
 
 
 def test_label_studio_edit_comes_back_with_a_new_record(documents):
