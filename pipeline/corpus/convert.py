@@ -23,6 +23,10 @@ class AlignmentWarning(UserWarning):
     """A labelled span does not fall on token boundaries."""
 
 
+class UnlabelledTaskWarning(UserWarning):
+    """Label Studio tasks with no submitted annotation were left out of an import."""
+
+
 # --- spaCy ------------------------------------------------------------------
 
 def to_docbin(documents: list[dict], nlp, attach_sentences: bool = True):
@@ -79,19 +83,31 @@ def to_label_studio(document: dict) -> dict:
     return {"data": {"text": text, "doc_id": document["doc_id"], "meta": meta}, "annotations": [{"result": results}]}
 
 
+def submitted_annotation(task: dict) -> dict | None:
+    """The annotation a Label Studio task was labelled with: the last one
+    submitted. A task the annotator skipped is exported with an annotation
+    marked ``was_cancelled`` and no result, and one nobody opened has only the
+    predictions; neither is labelled (None), and importing either as a document
+    would make "no figures" and the model's classes gold."""
+    annotations = task.get("annotations") or task.get("completions") or []
+    submitted = [a for a in annotations if not a.get("was_cancelled")]
+    return submitted[-1] if submitted else None
+
+
 def from_label_studio(task: dict, template: dict | None = None) -> dict:
     """A corpus document from a Label Studio task. Sentence spans labelled with a
     class keep their class; records are kept where a VALUE did not change and
     linked again for the new ones."""
     data = task["data"]
+    annotation = submitted_annotation(task)
+    if annotation is None:
+        raise ValueError(f"{data.get('doc_id', 'task')}: no submitted annotation (skipped, or not labelled)")
     document = copy.deepcopy(template or data.get("meta") or {})
     document["text"] = data["text"]
     document.setdefault("doc_id", data.get("doc_id", "document"))
     document.setdefault("split", "train")
-    annotations = task.get("annotations") or task.get("completions") or [{"result": []}]
-    results = annotations[-1]["result"]
     entities, classes = [], {}
-    for result in results:
+    for result in annotation["result"]:
         value = result["value"]
         label = value["labels"][0]
         if label in LABELS:
@@ -331,7 +347,13 @@ def import_documents(path, fmt: str, templates: list[dict]) -> list[dict]:
     if fmt == "label-studio":
         tasks = json.loads(text)
         tasks = tasks if isinstance(tasks, list) else [tasks]
-        return [from_label_studio(task, by_id.get(task["data"].get("doc_id"))) for task in tasks]
+        left_out = [task["data"].get("doc_id", f"task {task.get('id', index)}") for index, task in enumerate(tasks)
+                    if submitted_annotation(task) is None]
+        if left_out:
+            warnings.warn(f"left out {len(left_out)} task(s) that nobody submitted (skipped or not labelled): "
+                          f"{', '.join(left_out)}", UnlabelledTaskWarning, stacklevel=2)
+        return [from_label_studio(task, by_id.get(task["data"].get("doc_id"))) for task in tasks
+                if submitted_annotation(task) is not None]
     if not templates:
         raise ValueError(f"{fmt} data carries no document text: give --template, the corpus file it was exported from")
     if fmt == "doccano":

@@ -6,8 +6,8 @@ from pathlib import Path
 import pytest
 
 from pipeline.corpus.convert import (
-    AlignmentWarning, apply_edits, apply_markup, from_doccano, from_label_studio, sentence_markup,
-    to_docbin, to_doccano, to_label_studio, to_markup,
+    AlignmentWarning, UnlabelledTaskWarning, apply_edits, apply_markup, from_doccano, from_label_studio,
+    import_documents, sentence_markup, to_docbin, to_doccano, to_label_studio, to_markup,
 )
 from pipeline.corpus.documents import CLASSES, LABELS, default_corpus_files, load_documents
 from conftest import ROOT
@@ -52,6 +52,31 @@ def test_label_studio_edit_comes_back_with_a_new_record(documents):
     assert [s["label"] for s in imported["sentences"]][11] == "cause"
     assert not any(r["span"] == [start, start + 6] for r in imported["records"])
     assert len(imported["records"]) == len(document["records"]) - 1
+
+
+def test_skipped_and_unlabelled_label_studio_tasks_are_left_out(documents, tmp_path, capsys):
+    labelled, skipped, unopened = (to_label_studio(documents[doc_id]) for doc_id in
+                                   ("gia-lai-2024-h1", "quang-nam-2024-h1", "vinh-phuc-2018-nong-nghiep"))
+    # as Label Studio exports them: the Skip button leaves a cancelled annotation
+    # with no result; a task nobody opened keeps only the predictions
+    skipped["annotations"] = [{"result": [], "was_cancelled": True}]
+    unopened["predictions"] = unopened.pop("annotations")
+    unopened["annotations"] = []
+    # a labelled task skipped later by a second annotator keeps the first one's labels
+    labelled["annotations"] = labelled["annotations"] + [{"result": [], "was_cancelled": True}]
+    export = tmp_path / "export.json"
+    export.write_text(json.dumps([labelled, skipped, unopened], ensure_ascii=False), encoding="utf-8")
+    with pytest.warns(UnlabelledTaskWarning, match=r"left out 2 task\(s\) that nobody submitted \(skipped or not labelled\): "
+                      "quang-nam-2024-h1, vinh-phuc-2018-nong-nghiep"):
+        assert import_documents(export, "label-studio", []) == [documents["gia-lai-2024-h1"]]
+    with pytest.raises(ValueError, match="quang-nam-2024-h1: no submitted annotation"):
+        from_label_studio(skipped)
+    from pipeline.cli import main
+
+    assert main(["corpus", "import", str(export), "--format", "label-studio", "--out", str(tmp_path / "new.jsonl")]) == 0
+    out = capsys.readouterr().out
+    assert "left out 2 task(s) that nobody submitted" in out and "imported 1 document(s)" in out
+    assert [d["doc_id"] for d in load_documents([tmp_path / "new.jsonl"])] == ["gia-lai-2024-h1"]
 
 
 def test_doccano_round_trip_is_identical(documents):
