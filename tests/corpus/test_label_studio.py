@@ -37,6 +37,8 @@ SENTENCE_CONFIG = ROOT / "corpus" / "label-studio-sentence-config.xml"
 # correction differs from the prediction.
 DOC_ID = "ba-ria-vung-tau-2023-h1"
 REPORT = ROOT / "corpus" / "documents" / f"{DOC_ID}.txt"
+# a second report, which the annotator skips
+SKIPPED = ROOT / "corpus" / "documents" / "thai-nguyen-2022-h1.txt"
 USER, PASSWORD, TOKEN = "annotator@example.com", "vnreport-labelling", "vnreport-test-token"
 # pip's messages when the package index cannot be reached at all: the only
 # case in which the test is skipped rather than failed.
@@ -143,14 +145,15 @@ def label_studio(request, tmp_path):
 
 
 @pytest.mark.slow
-def test_label_studio_round_trip_of_a_corrected_pre_annotation(label_studio, tmp_path):
+def test_label_studio_round_trip_of_a_corrected_pre_annotation(label_studio, tmp_path, capsys):
     gold = next(d for d in load_documents(default_corpus_files()) if d["doc_id"] == DOC_ID)
     assert gold["split"] == "train"
     # while the server migrates its new database: the tasks, proposed by the shipped pipeline
     tasks = tmp_path / "tasks.json"
-    assert main(["corpus", "pre-annotate", str(REPORT), "--format", "label-studio", "--origin", gold["origin"],
+    assert main(["corpus", "pre-annotate", str(REPORT), str(SKIPPED), "--format", "label-studio", "--origin", gold["origin"],
                  "--out", str(tasks)]) == 0
-    [task] = json.loads(tasks.read_text(encoding="utf-8"))
+    task, skipped_task = json.loads(tasks.read_text(encoding="utf-8"))
+    assert (task["data"]["doc_id"], skipped_task["data"]["doc_id"]) == (DOC_ID, SKIPPED.stem)
     prediction = task["predictions"][0]["result"]
     correction = to_label_studio(gold)["annotations"][0]["result"]
     as_spans = lambda results: sorted((r["value"]["start"], r["value"]["end"], r["value"]["labels"][0]) for r in results)  # noqa: E731
@@ -168,16 +171,22 @@ def test_label_studio_round_trip_of_a_corrected_pre_annotation(label_studio, tmp
     with open(tasks, "rb") as f:
         imported = label_studio.api("POST", f"/api/projects/{project['id']}/import", params={"return_task_ids": "true"},
                                     files={"file": ("tasks.json", f, "application/json")}).json()
-    assert (imported["task_count"], imported["prediction_count"], imported["annotation_count"]) == (1, 1, 0)
-    [task_id] = imported["task_ids"]
+    assert (imported["task_count"], imported["prediction_count"], imported["annotation_count"]) == (2, 2, 0)
+    task_id, skipped_id = imported["task_ids"]
+    assert label_studio.api("GET", f"/api/tasks/{task_id}").json()["data"]["doc_id"] == DOC_ID
     # the annotator's submission: the prediction corrected into the gold
     label_studio.api("POST", f"/api/tasks/{task_id}/annotations", json={"result": correction, "was_cancelled": False,
                                                                         "ground_truth": False, "lead_time": 60.0})
+    # what the "Skip" button sends
+    label_studio.api("POST", f"/api/tasks/{skipped_id}/annotations", json={"result": [], "was_cancelled": True,
+                                                                           "ground_truth": False, "lead_time": 5.0})
     export = tmp_path / "export.json"
     export.write_bytes(label_studio.api("GET", f"/api/projects/{project['id']}/export", params={"exportType": "JSON"}).content)
     assert "Prediction validation failed" not in label_studio.log.read_text(encoding="utf-8", errors="replace")
 
-    [exported] = json.loads(export.read_text(encoding="utf-8"))
+    exported, exported_skipped = sorted(json.loads(export.read_text(encoding="utf-8")), key=lambda t: t["id"] != task_id)
+    # a skipped task is exported too (it has an annotation), marked cancelled
+    assert [(a["was_cancelled"], a["result"]) for a in exported_skipped["annotations"]] == [(True, [])]
     assert exported["data"] == task["data"]
     assert exported["total_predictions"] == 1  # the JSON export lists the task's predictions by id
     [annotation] = exported["annotations"]
@@ -186,6 +195,7 @@ def test_label_studio_round_trip_of_a_corrected_pre_annotation(label_studio, tmp
 
     out = tmp_path / "new.jsonl"
     assert main(["corpus", "import", str(export), "--format", "label-studio", "--out", str(out)]) == 0
+    assert f"left out 1 task(s) that nobody submitted (skipped or not labelled): {SKIPPED.stem}" in capsys.readouterr().out
     [document] = load_documents([out])
     # What a Label Studio task carries comes back as the gold has it: the text,
     # the spans and classes the annotator submitted, and the structure in the
