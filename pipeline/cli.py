@@ -424,7 +424,8 @@ def _corpus_import(args: argparse.Namespace) -> int:
     for problem in problems:
         print(problem)
     print(f"imported {len(documents)} document(s) to {args.out}; {len(problems)} problems")
-    return 1 if problems else 0
+    # nothing labelled is a failure, not an empty file to train on
+    return 1 if problems or not documents else 0
 
 
 def _train(args: argparse.Namespace) -> int:

@@ -77,6 +77,9 @@ def test_skipped_and_unlabelled_label_studio_tasks_are_left_out(documents, tmp_p
     out = capsys.readouterr().out
     assert "left out 2 task(s) that nobody submitted" in out and "imported 1 document(s)" in out
     assert [d["doc_id"] for d in load_documents([tmp_path / "new.jsonl"])] == ["gia-lai-2024-h1"]
+    export.write_text(json.dumps([skipped], ensure_ascii=False), encoding="utf-8")
+    assert main(["corpus", "import", str(export), "--format", "label-studio", "--out", str(tmp_path / "none.jsonl")]) == 1
+    assert "imported 0 document(s)" in capsys.readouterr().out
 
 
 def test_doccano_round_trip_is_identical(documents):
