@@ -169,8 +169,10 @@ def test_label_studio_round_trip_of_a_corrected_pre_annotation(label_studio, tmp
     assert f"label-studio=={version}\n" in REQUIREMENTS.read_text(encoding="utf-8")
     # the interface of `vnreport corpus suggest`'s sentence tasks is accepted too
     label_studio.api("POST", "/api/projects/validate/", json={"label_config": SENTENCE_CONFIG.read_text(encoding="utf-8")})
-    project = label_studio.api("POST", "/api/projects", json={
-        "title": "vnreport", "label_config": LABEL_CONFIG.read_text(encoding="utf-8")}).json()
+    # the form the README's curl -F sends, the interface read from the file
+    project = label_studio.api("POST", "/api/projects", files={
+        "title": (None, "vnreport"), "label_config": (None, LABEL_CONFIG.read_text(encoding="utf-8"))}).json()
+    assert project["label_config"] == LABEL_CONFIG.read_text(encoding="utf-8").strip()
     # the file upload the "Import" dialog makes
     with open(tasks, "rb") as f:
         imported = label_studio.api("POST", f"/api/projects/{project['id']}/import", params={"return_task_ids": "true"},
