@@ -54,6 +54,29 @@ def test_label_studio_edit_comes_back_with_a_new_record(documents):
     assert len(imported["records"]) == len(document["records"]) - 1
 
 
+def test_proposed_records_come_back_with_the_spans_of_their_links(documents):
+    gold = documents["gia-lai-2024-h1"]
+    task = json.loads(json.dumps(to_label_studio(gold), ensure_ascii=False))  # as the file holds it
+    # as the pipeline proposes them: a record names its METRIC and BASELINE by text
+    for record in task["data"]["meta"]["records"]:
+        record.pop("metric_span", None)
+        record.pop("baseline_span", None)
+    assert from_label_studio(task)["records"] == gold["records"]
+
+
+def test_a_record_whose_metric_was_relabelled_is_linked_again(documents):
+    gold = documents["gia-lai-2024-h1"]
+    text = gold["text"]
+    start = text.index("Kim ngạch xuất khẩu của tỉnh")
+    task = json.loads(json.dumps(to_label_studio(gold), ensure_ascii=False))
+    metric = next(r for r in task["annotations"][0]["result"] if r["value"]["start"] == start)
+    metric["value"]["end"] = start + len("Kim ngạch xuất khẩu của tỉnh")
+    records = [r for r in from_label_studio(task)["records"] if r["sentence"] == 5]
+    assert [(text[slice(*r["span"])], r["metric"], r["metric_span"]) for r in records] == [
+        (value, "Kim ngạch xuất khẩu của tỉnh", [start, metric["value"]["end"]]) for value in ("525", "70", "16,98")]
+    assert [(r["unit"], r["baseline"]) for r in records] == [("triệu USD", None), ("%", "kế hoạch năm"), ("%", "cùng kỳ")]
+
+
 def test_skipped_and_unlabelled_label_studio_tasks_are_left_out(documents, tmp_path, capsys):
     labelled, skipped, unopened = (to_label_studio(documents[doc_id]) for doc_id in
                                    ("gia-lai-2024-h1", "quang-nam-2024-h1", "vinh-phuc-2018-nong-nghiep"))
