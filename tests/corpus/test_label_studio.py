@@ -87,7 +87,11 @@ class LabelStudio:
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = data_dir.parent / "label-studio.log"
         environment = {k: v for k, v in os.environ.items() if not k.startswith(("LABEL_STUDIO_", "DJANGO_"))}
+        # it writes some folders and an analytics id under the home folder even
+        # with --data-dir: a home of its own keeps the user's untouched
+        home = data_dir.parent / "label-studio-home"
         environment.update({
+            "HOME": str(home), "XDG_DATA_HOME": str(home / ".local" / "share"), "XDG_CONFIG_HOME": str(home / ".config"),
             "LABEL_STUDIO_USERNAME": USER,
             "LABEL_STUDIO_PASSWORD": PASSWORD,
             "LABEL_STUDIO_USER_TOKEN": TOKEN,
