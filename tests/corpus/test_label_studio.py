@@ -144,6 +144,10 @@ class LabelStudio:
         return response
 
 
+def labelled_spans(results: list[dict]) -> list[tuple[int, int, str]]:
+    return sorted((r["value"]["start"], r["value"]["end"], r["value"]["labels"][0]) for r in results)
+
+
 @pytest.fixture
 def label_studio(request, tmp_path):
     venv = label_studio_environment(request.config.cache)
@@ -164,8 +168,7 @@ def test_label_studio_round_trip_of_a_corrected_pre_annotation(label_studio, tmp
     assert (task["data"]["doc_id"], skipped_task["data"]["doc_id"]) == (DOC_ID, SKIPPED.stem)
     prediction = task["predictions"][0]["result"]
     correction = to_label_studio(gold)["annotations"][0]["result"]
-    as_spans = lambda results: sorted((r["value"]["start"], r["value"]["end"], r["value"]["labels"][0]) for r in results)  # noqa: E731
-    assert as_spans(prediction) != as_spans(correction), \
+    assert labelled_spans(prediction) != labelled_spans(correction), \
         f"the shipped pipeline now proposes {DOC_ID}'s gold exactly: choose a report it gets wrong"
 
     label_studio.wait()
@@ -201,7 +204,7 @@ def test_label_studio_round_trip_of_a_corrected_pre_annotation(label_studio, tmp
     assert exported["total_predictions"] == 1  # the JSON export lists the task's predictions by id
     [annotation] = exported["annotations"]
     assert (annotation["completed_by"], annotation["was_cancelled"]) == (1, False)
-    assert as_spans(annotation["result"]) == as_spans(correction)
+    assert labelled_spans(annotation["result"]) == labelled_spans(correction)
 
     out = tmp_path / "new.jsonl"
     assert main(["corpus", "import", str(export), "--format", "label-studio", "--out", str(out)]) == 0
