@@ -405,17 +405,27 @@ def _corpus_export(args: argparse.Namespace) -> int:
 
 
 def _corpus_import(args: argparse.Namespace) -> int:
-    from pipeline.corpus.convert import import_documents
+    import warnings
+
+    from pipeline.corpus.convert import UnlabelledTaskWarning, import_documents
     from pipeline.corpus.documents import check_document, load_documents, save_documents
 
     templates = load_documents([args.template]) if args.template else []
-    documents = import_documents(args.file, args.format, templates)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", UnlabelledTaskWarning)
+        documents = import_documents(args.file, args.format, templates)
+    for caught_warning in caught:
+        if issubclass(caught_warning.category, UnlabelledTaskWarning):
+            print(caught_warning.message)
+        else:
+            warnings.showwarning(caught_warning.message, caught_warning.category, caught_warning.filename, caught_warning.lineno)
     save_documents(documents, args.out)
     problems = [p for d in documents for p in check_document(d)]
     for problem in problems:
         print(problem)
     print(f"imported {len(documents)} document(s) to {args.out}; {len(problems)} problems")
-    return 1 if problems else 0
+    # nothing labelled is a failure, not an empty file to train on
+    return 1 if problems or not documents else 0
 
 
 def _train(args: argparse.Namespace) -> int:

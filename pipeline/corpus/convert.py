@@ -23,6 +23,68 @@ class AlignmentWarning(UserWarning):
     """A labelled span does not fall on token boundaries."""
 
 
+class UnlabelledTaskWarning(UserWarning):
+    """Label Studio tasks with no submitted annotation were left out of an import."""
+
+
+# --- records of a relabelled document ----------------------------------------
+
+# What a record names by its text, and the label of the entity that carries it.
+_NAMED = (("metric", "METRIC"), ("parent_metric", "METRIC"), ("unit", "UNIT"), ("baseline", "BASELINE"))
+
+
+def imported_records(document: dict) -> list[dict]:
+    """The records of a document whose spans a person has just labelled.
+
+    The record of a VALUE still labelled is kept (``relink_records``) unless it
+    names a METRIC, UNIT or BASELINE that is no longer labelled in its sentence
+    (or a METRIC or BASELINE span that is no longer one): then the person
+    changed what the figure is about, and the record is linked again from the
+    labels, instead of contradicting them. A record that names its METRIC or
+    BASELINE by text only (the pipeline's proposals and the links made here
+    carry no span) gets the span of that entity in its sentence: the METRIC
+    nearest before the VALUE, else the first after it; the BASELINE first after
+    the VALUE, else the nearest before. Rebuilt so from their texts, 3 of the
+    5236 METRIC and BASELINE links of the train and dev gold land on another
+    entity of the same text. Without a span, training the linker reads the
+    record as linked to none of its sentence's METRICs.
+    """
+    text = document["text"]
+    labelled = {(e["start"], e["end"], e["label"]) for e in document["entities"]}
+    fresh = {tuple(r["span"]): r for r in relink_records(document, keep=False)}
+    records = []
+    for record in relink_records(document):
+        sentence = document["sentences"][record["sentence"]]
+        inside = [e for e in document["entities"] if sentence["start"] <= e["start"] and e["end"] <= sentence["end"]]
+
+        def still_labelled(field: str, label: str) -> bool:
+            span = record.get(f"{field}_span")
+            if span:
+                return (span[0], span[1], label) in labelled
+            return any(e["label"] == label and text[e["start"]:e["end"]] == record[field] for e in inside)
+
+        if not all(record.get(field) is None or still_labelled(field, label) for field, label in _NAMED):
+            record = fresh[tuple(record["span"])]
+        records.append(_with_link_spans(record, inside, text))
+    return records
+
+
+def _with_link_spans(record: dict, inside: list[dict], text: str) -> dict:
+    record = dict(record)
+    value_start, value_end = record["span"]
+    for field, label in (("metric", "METRIC"), ("baseline", "BASELINE")):
+        if record.get(field) is None or record.get(f"{field}_span"):
+            continue
+        candidates = [e for e in inside if e["label"] == label and text[e["start"]:e["end"]] == record[field]]
+        before = [e for e in candidates if e["end"] <= value_start]
+        after = [e for e in candidates if e["start"] >= value_end]
+        # a baseline follows its figure ("tăng 5% so với cùng kỳ"), a metric precedes it
+        order = (before[::-1] + after) if label == "METRIC" else (after + before[::-1])
+        if order:
+            record[f"{field}_span"] = [order[0]["start"], order[0]["end"]]
+    return record
+
+
 # --- spaCy ------------------------------------------------------------------
 
 def to_docbin(documents: list[dict], nlp, attach_sentences: bool = True):
@@ -79,19 +141,30 @@ def to_label_studio(document: dict) -> dict:
     return {"data": {"text": text, "doc_id": document["doc_id"], "meta": meta}, "annotations": [{"result": results}]}
 
 
+def submitted_annotation(task: dict) -> dict | None:
+    """The annotation a Label Studio task was labelled with: the last one
+    submitted. A task the annotator skipped is exported with an annotation
+    marked ``was_cancelled`` and no result, and one nobody opened has only the
+    predictions; neither is labelled (None), and importing either as a document
+    would make "no figures" and the model's classes gold."""
+    annotations = task.get("annotations") or task.get("completions") or []
+    submitted = [a for a in annotations if not a.get("was_cancelled")]
+    return submitted[-1] if submitted else None
+
+
 def from_label_studio(task: dict, template: dict | None = None) -> dict:
     """A corpus document from a Label Studio task. Sentence spans labelled with a
-    class keep their class; records are kept where a VALUE did not change and
-    linked again for the new ones."""
+    class keep their class; records as ``imported_records`` makes them."""
     data = task["data"]
+    annotation = submitted_annotation(task)
+    if annotation is None:
+        raise ValueError(f"{data.get('doc_id', 'task')}: no submitted annotation (skipped, or not labelled)")
     document = copy.deepcopy(template or data.get("meta") or {})
     document["text"] = data["text"]
     document.setdefault("doc_id", data.get("doc_id", "document"))
     document.setdefault("split", "train")
-    annotations = task.get("annotations") or task.get("completions") or [{"result": []}]
-    results = annotations[-1]["result"]
     entities, classes = [], {}
-    for result in results:
+    for result in annotation["result"]:
         value = result["value"]
         label = value["labels"][0]
         if label in LABELS:
@@ -107,7 +180,7 @@ def from_label_studio(task: dict, template: dict | None = None) -> dict:
             {"start": s, "end": e, "label": label, "section": [], "is_footnote": False, "footnote": None}
             for (s, e), label in sorted(classes.items())
         ]
-    document["records"] = relink_records(document)
+    document["records"] = imported_records(document)
     return document
 
 
@@ -140,7 +213,7 @@ def from_doccano(lines: list[dict], template: dict) -> dict:
         cats = line.get("cats") or []
         sentence["label"] = cats[0] if cats else None
     document["entities"] = sorted(entities, key=lambda e: e["start"])
-    document["records"] = relink_records(document)
+    document["records"] = imported_records(document)
     return document
 
 
@@ -331,7 +404,13 @@ def import_documents(path, fmt: str, templates: list[dict]) -> list[dict]:
     if fmt == "label-studio":
         tasks = json.loads(text)
         tasks = tasks if isinstance(tasks, list) else [tasks]
-        return [from_label_studio(task, by_id.get(task["data"].get("doc_id"))) for task in tasks]
+        left_out = [task["data"].get("doc_id", f"task {task.get('id', index)}") for index, task in enumerate(tasks)
+                    if submitted_annotation(task) is None]
+        if left_out:
+            warnings.warn(f"left out {len(left_out)} task(s) that nobody submitted (skipped or not labelled): "
+                          f"{', '.join(left_out)}", UnlabelledTaskWarning, stacklevel=2)
+        return [from_label_studio(task, by_id.get(task["data"].get("doc_id"))) for task in tasks
+                if submitted_annotation(task) is not None]
     if not templates:
         raise ValueError(f"{fmt} data carries no document text: give --template, the corpus file it was exported from")
     if fmt == "doccano":
@@ -352,7 +431,7 @@ def import_documents(path, fmt: str, templates: list[dict]) -> list[dict]:
         for doc_id, template in by_id.items():
             body = "\n".join(sections.get(doc_id, []))
             document = apply_markup(template, body) if fmt == "markup" else apply_edits(template, body)
-            document["records"] = relink_records(document)
+            document["records"] = imported_records(document)
             documents.append(document)
         return documents
     raise ValueError(f"unknown format {fmt!r}")

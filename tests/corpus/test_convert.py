@@ -6,10 +6,11 @@ from pathlib import Path
 import pytest
 
 from pipeline.corpus.convert import (
-    AlignmentWarning, apply_edits, apply_markup, from_doccano, from_label_studio, sentence_markup,
-    to_docbin, to_doccano, to_label_studio, to_markup,
+    AlignmentWarning, UnlabelledTaskWarning, apply_edits, apply_markup, from_doccano, from_label_studio,
+    import_documents, sentence_markup, to_docbin, to_doccano, to_label_studio, to_markup,
 )
-from pipeline.corpus.documents import default_corpus_files, load_documents
+from pipeline.corpus.documents import CLASSES, LABELS, default_corpus_files, load_documents
+from conftest import ROOT
 
 
 @pytest.fixture(scope="module")
@@ -21,6 +22,17 @@ def test_label_studio_round_trip_is_identical(documents):
     for document in documents.values():
         task = json.loads(json.dumps(to_label_studio(document), ensure_ascii=False))  # as the file holds it
         assert from_label_studio(task) == document
+
+
+@pytest.mark.parametrize("name", ["label-studio-config.xml", "label-studio-sentence-config.xml"])
+def test_label_studio_interfaces_are_xml_with_the_corpus_labels(name):
+    from xml.etree import ElementTree
+
+    # parsing fails on what Label Studio refuses, such as "--" inside a comment
+    root = ElementTree.parse(ROOT / "corpus" / name).getroot()
+    labels = {tag.get("name"): [label.get("value") for label in tag.iter("Label")] for tag in root.iter("Labels")}
+    assert labels == {"label": list(LABELS), "class": list(CLASSES)}
+    assert [(tag.get("name"), tag.get("value")) for tag in root.iter("Text")][-2 if "sentence" in name else -1] == ("text", "$text")
 
 
 def test_label_studio_edit_comes_back_with_a_new_record(documents):
@@ -40,6 +52,57 @@ def test_label_studio_edit_comes_back_with_a_new_record(documents):
     assert [s["label"] for s in imported["sentences"]][11] == "cause"
     assert not any(r["span"] == [start, start + 6] for r in imported["records"])
     assert len(imported["records"]) == len(document["records"]) - 1
+
+
+def test_proposed_records_come_back_with_the_spans_of_their_links(documents):
+    gold = documents["gia-lai-2024-h1"]
+    task = json.loads(json.dumps(to_label_studio(gold), ensure_ascii=False))  # as the file holds it
+    # as the pipeline proposes them: a record names its METRIC and BASELINE by text
+    for record in task["data"]["meta"]["records"]:
+        record.pop("metric_span", None)
+        record.pop("baseline_span", None)
+    assert from_label_studio(task)["records"] == gold["records"]
+
+
+def test_a_record_whose_metric_was_relabelled_is_linked_again(documents):
+    gold = documents["gia-lai-2024-h1"]
+    text = gold["text"]
+    start = text.index("Kim ngạch xuất khẩu của tỉnh")
+    task = json.loads(json.dumps(to_label_studio(gold), ensure_ascii=False))
+    metric = next(r for r in task["annotations"][0]["result"] if r["value"]["start"] == start)
+    metric["value"]["end"] = start + len("Kim ngạch xuất khẩu của tỉnh")
+    records = [r for r in from_label_studio(task)["records"] if r["sentence"] == 5]
+    assert [(text[slice(*r["span"])], r["metric"], r["metric_span"]) for r in records] == [
+        (value, "Kim ngạch xuất khẩu của tỉnh", [start, metric["value"]["end"]]) for value in ("525", "70", "16,98")]
+    assert [(r["unit"], r["baseline"]) for r in records] == [("triệu USD", None), ("%", "kế hoạch năm"), ("%", "cùng kỳ")]
+
+
+def test_skipped_and_unlabelled_label_studio_tasks_are_left_out(documents, tmp_path, capsys):
+    labelled, skipped, unopened = (to_label_studio(documents[doc_id]) for doc_id in
+                                   ("gia-lai-2024-h1", "quang-nam-2024-h1", "vinh-phuc-2018-nong-nghiep"))
+    # as Label Studio exports them: the Skip button leaves a cancelled annotation
+    # with no result; a task nobody opened keeps only the predictions
+    skipped["annotations"] = [{"result": [], "was_cancelled": True}]
+    unopened["predictions"] = unopened.pop("annotations")
+    unopened["annotations"] = []
+    # a labelled task skipped later by a second annotator keeps the first one's labels
+    labelled["annotations"] = labelled["annotations"] + [{"result": [], "was_cancelled": True}]
+    export = tmp_path / "export.json"
+    export.write_text(json.dumps([labelled, skipped, unopened], ensure_ascii=False), encoding="utf-8")
+    with pytest.warns(UnlabelledTaskWarning, match=r"left out 2 task\(s\) that nobody submitted \(skipped or not labelled\): "
+                      "quang-nam-2024-h1, vinh-phuc-2018-nong-nghiep"):
+        assert import_documents(export, "label-studio", []) == [documents["gia-lai-2024-h1"]]
+    with pytest.raises(ValueError, match="quang-nam-2024-h1: no submitted annotation"):
+        from_label_studio(skipped)
+    from pipeline.cli import main
+
+    assert main(["corpus", "import", str(export), "--format", "label-studio", "--out", str(tmp_path / "new.jsonl")]) == 0
+    out = capsys.readouterr().out
+    assert "left out 2 task(s) that nobody submitted" in out and "imported 1 document(s)" in out
+    assert [d["doc_id"] for d in load_documents([tmp_path / "new.jsonl"])] == ["gia-lai-2024-h1"]
+    export.write_text(json.dumps([skipped], ensure_ascii=False), encoding="utf-8")
+    assert main(["corpus", "import", str(export), "--format", "label-studio", "--out", str(tmp_path / "none.jsonl")]) == 1
+    assert "imported 0 document(s)" in capsys.readouterr().out
 
 
 def test_doccano_round_trip_is_identical(documents):
