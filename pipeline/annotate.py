@@ -44,8 +44,25 @@ def annotate_text(nlp: Language, text: str, source: str = "<text>") -> Doc:
 def annotate_file(nlp: Language, path: str | os.PathLike, settings: dict | None = None, data: bytes | None = None) -> Doc:
     """Read and annotate one file (or its ``data``); raises ReadError naming the
     file. ``settings``: those of pipeline.toml (the [read] limits)."""
-    raw = read_document(Path(path), settings or load_config(), data)
-    return next(annotate_documents(nlp, [raw]))
+    settings = settings or load_config()
+    raw = read_document(Path(path), settings, data)
+    doc = next(annotate_documents(nlp, [raw]))
+    if settings["annotate"]["entity_scores"]:
+        score_entities(nlp, doc)
+    return doc
+
+
+def score_entities(nlp: Language, doc: Doc) -> bool:
+    """Set ``doc._.entity_scores``, the beam probability of each entity
+    (``SentenceNER.entity_scores``); False when the pipeline has no trained
+    NER to score with (the rule baseline)."""
+    from pipeline.components.entities import SentenceNER
+
+    component = nlp.get_pipe("entities") if "entities" in nlp.pipe_names else None
+    if not isinstance(component, SentenceNER) or component.ner is None:
+        return False
+    doc._.entity_scores = component.entity_scores([doc])[0]
+    return True
 
 
 def warm_up(nlp: Language) -> None:

@@ -104,7 +104,7 @@ def _annotate_folder(args: argparse.Namespace) -> int:
     engine = "dask" if args.scheduler else args.engine
     try:
         summary = run_batch(folder, args.out, workers=args.workers, force=args.force, config_path=args.config, models_directory=args.models,
-                            engine=engine, scheduler=args.scheduler)
+                            engine=engine, scheduler=args.scheduler, entity_scores=args.entity_scores)
     except ImportError as error:
         return _error(str(error))
     except OutputLocked as error:
@@ -129,6 +129,8 @@ def _annotate(args: argparse.Namespace) -> int:
     # nothing and no output is created or emptied.
     try:
         config = load_config(args.config)
+        if args.entity_scores:
+            config["annotate"]["entity_scores"] = True
         check_output_file(args.out, "--out")
         for option, path in (("--csv", args.csv), ("--parquet", args.parquet)):
             if path:
@@ -623,6 +625,9 @@ def build_parser() -> argparse.ArgumentParser:
                           help="for a folder: the Dask scheduler to run on (tcp://host:8786); implies --engine dask")
     annotate.add_argument("--force", action="store_true", help="for a folder: redo files already done with the same hash and models")
     annotate.add_argument("--tokens", action="store_true", help="include the tokens (offsets, text, POS) of each document")
+    annotate.add_argument("--entity-scores", action="store_true",
+                          help="give each entity a score (beam probability; costs about as much again as the NER), "
+                               "for outputs that go to `corpus suggest`")
     annotate.add_argument("--config", default=None, help="settings of reading and folder mode (TOML); default: the packaged "
                           "pipeline/config/pipeline.toml. The pipeline's own settings are saved with the model")
     annotate.add_argument("--models", default=None, metavar="DIR",

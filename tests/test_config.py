@@ -12,8 +12,8 @@ def test_the_packaged_settings_hold_every_limit():
 def test_the_pipeline_settings_live_in_its_config_not_in_the_run_settings():
     # Tokenizer and structure settings are saved with a model (config.cfg,
     # structure/settings.json): a run's --config cannot tokenise differently
-    # from training.
-    assert set(load_config()) == {"read", "batch"}
+    # from training. What a run reads, writes and how it batches are run settings.
+    assert set(load_config()) == {"annotate", "read", "batch"}
 
 
 @pytest.mark.parametrize("content, message", [

@@ -413,7 +413,7 @@ class _Progress:
 
 def run_batch(root: str | os.PathLike, out_dir: str | os.PathLike, workers: int | None = None, force: bool = False,
               models_directory=None, config_path=None, progress_stream=None, engine: str = "local",
-              scheduler: str | None = None) -> BatchSummary:
+              scheduler: str | None = None, entity_scores: bool = False) -> BatchSummary:
     """Annotate every file below ``root`` into ``out_dir``.
 
     ``engine`` "local" runs ``workers`` processes on this machine (0 or None:
@@ -442,6 +442,8 @@ def run_batch(root: str | os.PathLike, out_dir: str | os.PathLike, workers: int 
     if engine == "dask":
         from pipeline.batch.dask import run_on_dask  # fails here, before any output, if dask is not installed
     config = load_config(config_path)  # a bad config fails here, before any output
+    if entity_scores:
+        config["annotate"]["entity_scores"] = True
     workers = workers or os.cpu_count() or 1
     out_dir.mkdir(parents=True, exist_ok=True)
     with OutputLock(out_dir) as lock:

@@ -6,7 +6,7 @@ Scores (the trained pipeline; the rule baseline gives none):
 - a sentence class: its probability (``Span._.scores``, temperature-scaled on
   dev in the trained pipeline);
 - an entity: the probability a beam parse of its sentence gives it
-  (``SentenceNER.entity_scores``). The greedy NER keeps none, and a beam over
+  (``annotate.score_entities``). The greedy NER keeps none, and a beam over
   a greedy-trained model is sharp rather than calibrated, so read it as a
   ranking: on the dev split, entities scored 0.99 or more were right 97% of
   the time, those under 0.5 83% (README, "Labelling new reports");
@@ -34,7 +34,7 @@ def pre_annotate_files(nlp, paths: list[str | Path], split: str = "train", origi
     """Corpus documents proposed by ``nlp`` for report files, each sentence with
     its class probabilities in ``scores`` (empty from the rule baseline); and
     the errors of files that could not be read."""
-    from pipeline.annotate import annotate_file
+    from pipeline.annotate import annotate_file, score_entities
     from pipeline.config import load_config
     from pipeline.corpus.documents import document_from_doc
     from pipeline.io.read import ReadError
@@ -53,9 +53,8 @@ def pre_annotate_files(nlp, paths: list[str | Path], split: str = "train", origi
             document = document_from_doc(doc, split=split, origin=origin, labelled=True)
             for sentence, span in zip(document["sentences"], doc.spans.get("sentences", [])):
                 sentence["scores"] = dict(span._.scores or {})
-            scores = entity_scores(nlp, doc)
-            if scores is not None:
-                for entity, score in zip(document["entities"], scores):
+            if doc._.entity_scores is not None or score_entities(nlp, doc):
+                for entity, score in zip(document["entities"], doc._.entity_scores):
                     entity["score"] = score
             for record in document["records"]:
                 for field in CONTEXT_FIELDS:
@@ -78,16 +77,6 @@ def link_scores(nlp):
     finally:
         if before is not None:
             records.link_scores = before
-
-
-def entity_scores(nlp, doc) -> list[float] | None:
-    """The beam probability of each of ``doc.ents`` (None from the rule baseline)."""
-    from pipeline.components.entities import SentenceNER
-
-    component = nlp.get_pipe("entities") if "entities" in nlp.pipe_names else None
-    if not isinstance(component, SentenceNER) or component.ner is None:
-        return None
-    return component.entity_scores([doc])[0]
 
 
 def model_version(nlp) -> str:

@@ -3,7 +3,8 @@ OUT/documents/**/*.json) on which the pipeline is least sure or visibly
 incomplete, spread across documents and sections, as Label Studio tasks.
 
 A sentence is worth labelling when its class is uncertain (a small margin
-between the two most probable classes), when a METRIC, UNIT or BASELINE span
+between the two most probable classes), when an entity's score is low (in the
+output of ``annotate --entity-scores``), when a METRIC, UNIT or BASELINE span
 is left out of every record (the spans and the links disagree), or when a
 figure's record lacks what its relation needs (no metric; no unit or no
 baseline where pipeline/config/suggest.toml says one is expected). Weights, expectations and
@@ -48,6 +49,12 @@ def sentence_reasons(document: dict, settings: dict) -> list[dict]:
             priority += weights["uncertain_class"] * (1 - sentence_margin)
             if sentence_margin < settings["class"]["uncertain_margin"]:
                 reasons.append(f"class margin {sentence_margin:.2f}")
+        for entity in document.get("entities", []):
+            score = entity.get("score")
+            if (score is not None and score < settings["entity"]["uncertain_score"]
+                    and sentence["start"] <= entity["start"] and entity["end"] <= sentence["end"]):
+                priority += weights["uncertain_entity"] * (1 - score)
+                reasons.append(f"{document['text'][entity['start']:entity['end']]}: {entity['label']} score {score:.2f}")
         for entity in unlinked_entities(document, sentence, by_sentence.get(index, [])):
             priority += weights["unlinked_entity"]
             reasons.append(f"{document['text'][entity['start']:entity['end']]}: {entity['label']} no record uses")

@@ -24,6 +24,15 @@ def document_id(source: str) -> str:
     return Path(source).stem
 
 
+def entity_rows(doc: "Doc") -> list[dict]:
+    """The entities, each with its ``score`` when the run scored them."""
+    rows = [{"start": e.start_char, "end": e.end_char, "label": e.label_, "text": e.text} for e in doc.ents]
+    if doc._.entity_scores is not None:
+        for row, score in zip(rows, doc._.entity_scores):
+            row["score"] = score
+    return rows
+
+
 def document_record(doc: "Doc", with_tokens: bool = False) -> dict:
     """The JSON object of one annotated Doc; every offset refers to ``text``."""
     text = doc.text
@@ -53,7 +62,7 @@ def document_record(doc: "Doc", with_tokens: bool = False) -> dict:
             }
             for i, s in enumerate(doc.spans.get("sentences", []))
         ],
-        "entities": [{"start": e.start_char, "end": e.end_char, "label": e.label_, "text": e.text} for e in doc.ents],
+        "entities": entity_rows(doc),
         "records": doc._.records or [],
         "models": doc._.models or {},
         "footnotes": [

@@ -68,6 +68,18 @@ def test_a_span_no_record_names_is_a_reason():
     assert row["priority"] == 0.03 + 0.25 + 0.25 + 0.5
 
 
+def test_a_low_entity_score_is_a_reason():
+    # outputs of `annotate --entity-scores`: a span the beam doubts
+    settings = load_toml(SUGGEST_PATH)
+    document = output_document("d", [("GRDP tăng 5,2%.", ["I."], SURE)], [record([10, 13], 0, "change", metric="GRDP")])
+    document["entities"] = [{"start": 0, "end": 4, "label": "METRIC", "score": 0.4},
+                            {"start": 10, "end": 13, "label": "VALUE", "score": 1.0},
+                            {"start": 13, "end": 14, "label": "UNIT", "score": 0.995}]
+    [row] = sentence_reasons(document, settings)
+    assert row["reasons"] == ["GRDP: METRIC score 0.40"]
+    assert row["priority"] == round(0.03 + 1.0 * (1 - 0.4), 4)
+
+
 def test_documents_and_sections_in_turn_with_a_cap():
     settings = load_toml(SUGGEST_PATH)
     chosen = suggest(archive(), 10, settings)

@@ -152,3 +152,18 @@ def test_output_paths_are_checked_before_any_work(tmp_path, unwritable_folder):
             check(path, "--out")
         assert str(error.value).startswith(f"--out {path}: {reason}")
     assert sorted(p.name for p in unwritable_folder.iterdir()) == ["existing.jsonl"]
+
+
+def test_entity_scores_are_written_when_asked_for_and_match_the_schema(tmp_path):
+    from pipeline.cli import main
+
+    out = tmp_path / "scored.jsonl"
+    assert main(["annotate", str(FIXTURES / "thuong-mai.txt"), "--out", str(out), "--entity-scores"]) == 0
+    [document] = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    assert document["entities"] and all(0.0 <= e["score"] <= 1.0 for e in document["entities"])
+    assert list(jsonschema.Draft202012Validator(SCHEMA).iter_errors(document)) == []
+    plain = tmp_path / "plain.jsonl"
+    assert main(["annotate", str(FIXTURES / "thuong-mai.txt"), "--out", str(plain)]) == 0
+    [unscored] = [json.loads(line) for line in plain.read_text(encoding="utf-8").splitlines()]
+    assert [{k: v for k, v in e.items() if k != "score"} for e in document["entities"]] == unscored["entities"]
+    assert not any("score" in e for e in unscored["entities"])
