@@ -15,16 +15,18 @@ Prints the figures and the targets (whole pipeline within 0.6x pos_tag; 2
 workers at least 1.7x faster than 1; under 1 GiB per worker; --help under
 0.5 s; the rerun under 1.5 s).
 
-    python benchmarks/run.py [--copies 4] [--workers 2] [--repeat 3] [--split-only] [--cli-only]
+    python benchmarks/run.py [--copies 4] [--workers 2] [--repeat 3] [--split-only] [--cli-only] [--against REV]
 """
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import shutil
 import subprocess
 import sys
+import sysconfig
 import tempfile
 import time
 from pathlib import Path
@@ -168,6 +170,51 @@ def time_split_line(sources: list[Path]) -> None:
               f"sentence splitting {split:.2f} s ({len(sentences)} sentences), whole structure stage {structure:.2f} s")
 
 
+def export_revision(revision: str, folder: Path) -> tuple[Path, Path]:
+    """The repository at ``revision`` (code and its shipped models) in
+    ``folder``/checkout, and a Python to run it with: one that sees this
+    environment's packages but not this project. spaCy loads every factory
+    registered as an entry point when it makes a pipeline, so in this
+    environment the installed project's modules would be imported into the
+    other revision's process."""
+    checkout = folder / "checkout"
+    checkout.mkdir()
+    archive = subprocess.run(["git", "archive", "--format=tar", revision], cwd=ROOT, capture_output=True, check=True)
+    subprocess.run(["tar", "-x", "-C", str(checkout)], input=archive.stdout, check=True)
+    packages = Path(sysconfig.get_paths()["purelib"])
+    overlay = folder / "site-packages"
+    overlay.mkdir()
+    for entry in packages.iterdir():
+        if not (entry.name.startswith(("vnreport", "__editable__")) or entry.name == "pipeline"):
+            (overlay / entry.name).symlink_to(entry)
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(folder / "venv")], check=True)
+    python = folder / "venv" / "bin" / "python"
+    purelib = subprocess.run([str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+                             capture_output=True, text=True, check=True).stdout.strip()
+    (Path(purelib) / "vnreport-benchmark-overlay.pth").write_text(f"{overlay}\n", encoding="utf-8")
+    return checkout, python
+
+
+def time_revision(checkout: Path, python: Path, folder: Path) -> dict:
+    """Folder mode of the code at another revision on the same corpus, 1
+    worker, line cache off, run by that revision's own benchmark functions
+    (so an old layout measures itself)."""
+    script = (
+        "import json, sys, tempfile\n"
+        "from pathlib import Path\n"
+        "sys.path.insert(0, 'benchmarks')\n"
+        "import run\n"
+        "settings = Path(tempfile.mkdtemp())\n"
+        "uncached = run.uncached_model(settings) if hasattr(run, 'uncached_model') else run.uncached_config(settings)\n"
+        f"print(json.dumps(run.time_batch(Path({str(folder)!r}), 1, uncached)))\n"
+    )
+    environment = {**os.environ, "PYTHONPATH": str(checkout)}
+    result = subprocess.run([str(python), "-c", script], cwd=checkout, env=environment, capture_output=True, text=True)
+    if result.returncode:
+        raise RuntimeError(f"the pipeline at {checkout} failed:\n{result.stderr[-3000:]}")
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
 def after_start(figures: dict) -> float:
     """Seconds of annotating, without the run's start-up (imports, hashing, models)."""
     return figures["seconds"] - figures["startup"]
@@ -185,6 +232,9 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3, help="runs of each measurement; the median is reported")
     parser.add_argument("--split-only", action="store_true", help="only the sentence splitting on long single lines")
     parser.add_argument("--cli-only", action="store_true", help="only --help and the rerun of a finished archive")
+    parser.add_argument("--against", metavar="REV",
+                        help="also time the pipeline of this git revision (1 worker, same corpus, interleaved) "
+                             "and print how much slower or faster this one is")
     args = parser.parse_args()
     sys.path.insert(0, str(ROOT))
     if not args.split_only:
@@ -202,13 +252,17 @@ def main() -> None:
         # A shared 2-core machine drifts by a third between identical runs; the
         # three measurements are interleaved and repeated, and the median of
         # each is reported, with every run listed.
-        pos_runs, one_runs, many_runs = [], [], []
+        pos_runs, one_runs, many_runs, other_runs = [], [], [], []
+        other_folder = Path(tempfile.mkdtemp(prefix="vnreport-rev-")) if args.against else None
+        other = export_revision(args.against, other_folder) if args.against else None
         with tempfile.TemporaryDirectory(prefix="vnreport-model-") as model_folder:
             model = uncached_model(Path(model_folder))
             for _ in range(args.repeat):
                 pos_runs.append(time_pos_tag(files))
                 one_runs.append(time_batch(folder, 1, model))
                 many_runs.append(time_batch(folder, args.workers, model))
+                if other is not None:
+                    other_runs.append(time_revision(*other, folder))
         pos_seconds, pos_tokens = median(pos_runs)
         one = median(one_runs, key=after_start)
         many = median(many_runs, key=after_start)
@@ -234,6 +288,12 @@ def main() -> None:
         print(f"speed-up with {args.workers} workers: {one_work / many_work:.2f}x after start-up, "
               f"{one['seconds'] / many['seconds']:.2f}x with it (target >= 1.7x)")
         print("peak memory per worker target: < 1024 MiB")
+        if other is not None:
+            then = after_start(median(other_runs, key=after_start))
+            print(f"pipeline at {args.against}, 1 worker: {then:.1f} s after start-up = {then / pos_seconds:.2f}x pos_tag "
+                  f"(runs: {', '.join(f'{after_start(r):.1f}' for r in other_runs)} s)")
+            print(f"this pipeline / the one at {args.against}: {one_work / then:.2f}x after start-up")
+            shutil.rmtree(other_folder)
 
 
 if __name__ == "__main__":
