@@ -53,7 +53,7 @@ def annotate_file(nlp: Language, path: str | os.PathLike, settings: dict | None 
 
 
 def score_entities(nlp: Language, doc: Doc) -> bool:
-    """Set ``doc._.entity_scores``, the beam probability of each entity
+    """Set ``doc._.entity_scores``, the NER's probability for each entity
     (``SentenceNER.entity_scores``); False when the pipeline has no trained
     NER to score with (the rule baseline)."""
     from pipeline.components.entities import SentenceNER

@@ -66,33 +66,33 @@ class SentenceNER:
                 doc.ents = spans
                 yield doc
 
-    def entity_scores(self, docs: list[Doc], beam_width: int = 16) -> list[list[float]]:
+    def entity_scores(self, docs: list[Doc]) -> list[list[float]]:
         """The probability of each entity of ``doc.ents``, for each document.
 
-        The greedy parser that labels the entities keeps no probability, so the
-        sentences are parsed again with a beam: an entity's score is the summed
-        probability of the beam's analyses that contain it (0 when none does).
-        For proposing labels to correct (``corpus pre-annotate``), not on the
-        annotation path: it costs several greedy parses.
+        The NER is a greedy transition-based parser: at each word it takes the
+        most probable of the transitions valid there (begin, go on with, end,
+        or be a one-word entity of a label, or none). An entity's score is the
+        product, over its words, of the probability of the transition taken,
+        softmax over the valid ones: how sure the parser was all along the
+        span. The sentences are parsed again a step at a time to read those
+        probabilities; the entities are the greedy parse's own (an entity the
+        replay did not find would score 0; the tests check there is none).
+        For proposing labels to correct (``corpus pre-annotate``, ``annotate
+        --entity-scores``), not on the default annotation path.
         """
         ner = self._require()
         scored: list[list[float]] = []
         for doc in docs:
             sentences = list(doc.spans.get("sentences", []))
-            parsed = [sentence_doc(ner.vocab, sentence) for sentence in sentences]
-            for name, component in ner.pipeline:
-                if name != "ner":
-                    parsed = list(component.pipe(parsed))
-            recogniser = ner.get_pipe("ner")
-            probabilities = {}
-            if parsed:
-                beams = recogniser.beam_parse(parsed, beam_width=beam_width)
-                for sentence, found in zip(sentences, recogniser.scored_ents(beams)):
-                    for (start, end, label), probability in found.items():
-                        key = (sentence.start + start, sentence.start + end, recogniser.vocab.strings[label]
-                               if isinstance(label, int) else label)
-                        probabilities[key] = probabilities.get(key, 0.0) + probability
-            scored.append([round(min(1.0, probabilities.get((e.start, e.end, e.label_), 0.0)), 4) for e in doc.ents])
+            probabilities: dict[tuple[int, int, str], float] = {}
+            for first in range(0, len(sentences), self.batch_size):
+                batch = sentences[first:first + self.batch_size]
+                found = transition_probabilities(ner, [sentence_doc(ner.vocab, s) for s in batch])
+                for sentence, entities in zip(batch, found):
+                    for (start, end, label), probability in entities.items():
+                        probabilities[(sentence.start + start, sentence.start + end, label)] = probability
+            # unrounded: most scores are within 1e-4 of 1, and their order is what ranks them
+            scored.append([probabilities.get((e.start, e.end, e.label_), 0.0) for e in doc.ents])
         return scored
 
     def to_disk(self, path, exclude=()) -> None:
@@ -110,6 +110,40 @@ class SentenceNER:
         import spacy
 
         self.ner = spacy.load(path)
+
+
+def transition_probabilities(ner: Language, docs: list[Doc]) -> list[dict[tuple[int, int, str], float]]:
+    """The greedy parse of ``docs`` by the NER pipeline ``ner`` (its tok2vec,
+    then its ``ner``), made a step at a time: for each doc, its entities
+    (start, end, label in its tokens) with the product of the probabilities of
+    the transitions that made them."""
+    import numpy
+
+    for name, component in ner.pipeline:
+        if name != "ner":
+            docs = list(component.pipe(docs))
+    parser = ner.get_pipe("ner")
+    moves = parser.moves
+    names = [moves.get_class_name(i) for i in range(moves.n_moves)]
+    step = parser.model.predict(docs)
+    states = moves.init_batch(docs)
+    # every transition of the NER reads one word: the n-th taken is the n-th word's
+    taken: list[list[float]] = [[] for _ in states]
+    active = [(i, state) for i, state in enumerate(states) if not state.is_final()]
+    while active:
+        scores = numpy.ascontiguousarray(step.predict([state for _, state in active]), dtype="f")
+        for row, (i, state) in zip(scores, active):
+            valid = numpy.flatnonzero([moves.is_valid(state, name) for name in names])
+            values = row[valid]
+            best = int(numpy.argmax(values))  # the transition the greedy parse takes (the first best valid)
+            exp = numpy.exp(values - values[best])
+            taken[i].append(float(exp[best] / exp.sum()))
+        parser.transition_states([state for _, state in active], scores)
+        active = [(i, state) for i, state in active if not state.is_final()]
+    step.clear_memory()
+    parser.set_annotations(docs, states)
+    return [{(e.start, e.end, e.label_): float(numpy.prod(probabilities[e.start:e.end])) for e in doc.ents}
+            for doc, probabilities in zip(docs, taken)]
 
 
 @Language.factory("vnreport_sentence_ner_v1", assigns=["doc.ents"], requires=["doc.spans"],

@@ -21,7 +21,7 @@ DOC_EXTENSIONS = {
     "records": None,    # one dict per VALUE entity (ANNOTATION.md section 3)
     "models": None,     # name -> version+date of the trained parts that made the annotations
     "metadata": None,   # what the report says about itself (the context component)
-    # the beam probability of each of doc.ents, when asked for (annotate --entity-scores)
+    # the NER's probability for each of doc.ents, when asked for (annotate --entity-scores)
     "entity_scores": None,
 }
 SPAN_EXTENSIONS = {

@@ -184,7 +184,7 @@ ENTITY_SCORE_BINS = (0.0, 0.5, 0.9, 0.99, 1.0)
 
 def entity_score_reliability(documents: list[dict], nlp) -> dict:
     """How often the pipeline's entities are right (exact span and label) at
-    each level of the beam score pre-annotation gives them (``entity_scores``),
+    each level of the score pre-annotation gives them (``entity_scores``),
     and the area under the ROC curve of that score: whether a labeller can
     trust a high score and should look at a low one."""
     from sklearn.metrics import roc_auc_score
@@ -205,7 +205,7 @@ def entity_score_reliability(documents: list[dict], nlp) -> dict:
 
 
 def format_entity_scores(result: dict) -> str:
-    lines = [f"entity scores (beam) of {result['entities']} predicted entities, {result['right']:.3f} right; "
+    lines = [f"entity scores of {result['entities']} predicted entities, {result['right']:.3f} right; "
              f"ROC AUC of the score for right vs wrong: {result['auc']}"]
     for row in result["bins"]:
         right = "-" if row["right"] is None else f"{row['right']:.3f}"

@@ -5,11 +5,10 @@ corpus format and as Label Studio tasks with predictions or doccano JSONL.
 Scores (the trained pipeline; the rule baseline gives none):
 - a sentence class: its probability (``Span._.scores``, temperature-scaled on
   dev in the trained pipeline);
-- an entity: the probability a beam parse of its sentence gives it
-  (``annotate.score_entities``). The greedy NER keeps none, and a beam over
-  a greedy-trained model is sharp rather than calibrated, so read it as a
-  ranking: on the dev split, entities scored 0.99 or more were right 97% of
-  the time, those under 0.5 83% (README, "Labelling new reports");
+- an entity: the product of the probabilities (softmax over the valid ones)
+  of the NER's transitions that made it (``annotate.score_entities``): on the
+  dev split, entities scored 0.99 or more were right 97% of the time, those
+  under 0.99 57% (README, "Labelling new reports");
 - a record: ``link_score``, the learned linker's probability of its metric link;
 - a Label Studio prediction (one per task): the lowest top-class probability
   among its sentences, so that sorting tasks by prediction score in Label

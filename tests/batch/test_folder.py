@@ -358,13 +358,17 @@ def test_a_worker_that_dies_is_reported_and_replaced(monkeypatch):
                for name in ("a.txt", "b.txt", "c.txt", "d.txt"))
 
 
-def test_an_archive_annotated_with_entity_scores_feeds_them_to_suggest(capsys, small_archive, tmp_path):
+def test_an_archive_annotated_with_entity_scores_feeds_them_to_suggest(capsys, tmp_path):
+    # a dev-split report (not trained on), where the NER doubts some spans
+    archive = tmp_path / "archive"
+    archive.mkdir()
+    shutil.copy(DOCUMENTS / "kien-giang-2022-q1.txt", archive / "kien-giang.txt")
     out = tmp_path / "out"
-    status, _, _ = cli(capsys, small_archive, "--out", out, "--workers", "1", "--entity-scores")
+    status, _, _ = cli(capsys, archive, "--out", out, "--workers", "1", "--entity-scores")
     assert status == 0
     [document] = [json.loads(p.read_text(encoding="utf-8")) for p in (out / "documents").rglob("*.json")]
     assert document["entities"] and all(0.0 <= e["score"] <= 1.0 for e in document["entities"])
     assert main(["corpus", "suggest", str(out), "--n", "10", "--out", str(tmp_path / "tasks.json")]) == 0
     tasks = json.loads((tmp_path / "tasks.json").read_text(encoding="utf-8"))
-    # a whole report holds spans the beam doubts, and they are among the reasons
+    # a whole report holds spans the NER doubts, and they are among the reasons
     assert any(" score " in task["data"]["reasons"] for task in tasks)

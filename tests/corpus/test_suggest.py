@@ -69,7 +69,7 @@ def test_a_span_no_record_names_is_a_reason():
 
 
 def test_a_low_entity_score_is_a_reason():
-    # outputs of `annotate --entity-scores`: a span the beam doubts
+    # outputs of `annotate --entity-scores`: a span the NER doubts
     settings = load_toml(SUGGEST_PATH)
     document = output_document("d", [("GRDP tăng 5,2%.", ["I."], SURE)], [record([10, 13], 0, "change", metric="GRDP")])
     document["entities"] = [{"start": 0, "end": 4, "label": "METRIC", "score": 0.4},
