@@ -626,7 +626,7 @@ def build_parser() -> argparse.ArgumentParser:
     annotate.add_argument("--force", action="store_true", help="for a folder: redo files already done with the same hash and models")
     annotate.add_argument("--tokens", action="store_true", help="include the tokens (offsets, text, POS) of each document")
     annotate.add_argument("--entity-scores", action="store_true",
-                          help="give each entity a score (the NER's probability for it; annotating takes about a third longer), "
+                          help="give each entity a score (the NER's probability for it; annotating takes about half as long again), "
                                "for outputs that go to `corpus suggest`")
     annotate.add_argument("--config", default=None, help="settings of reading and folder mode (TOML); default: the packaged "
                           "pipeline/config/pipeline.toml. The pipeline's own settings are saved with the model")
