@@ -338,7 +338,11 @@ def to_ann(document: dict) -> str:
                 counters[entity["label"]] += 1
                 numbers[(entity["label"], entity["start"])] = counters[entity["label"]]
 
-        def number_of(label: str, span_text: str | None, span: list | None, before: int) -> str:
+        def number_of(label: str, span_text: str | None, span: list | None, value: dict) -> str:
+            """The number of the span a record names by its text only (a
+            proposal, an import): a METRIC the nearest before the value, else
+            the first after it; a BASELINE, which follows its figure ("tăng 5%
+            so với cùng kỳ"), the first after the value, else the nearest before."""
             if span_text is None:
                 return "-"
             if span:
@@ -346,8 +350,9 @@ def to_ann(document: dict) -> str:
             candidates = [e for e in inside if e["label"] == label and text[e["start"]:e["end"]] == span_text]
             if not candidates:
                 raise AnnotationError(f"{document['doc_id']}: sentence {index}: {label} {span_text!r} of a record is not a span of its sentence")
-            earlier = [e for e in candidates if e["start"] < before]
-            chosen = earlier[-1] if earlier else candidates[0]
+            before = [e for e in candidates if e["start"] < value["start"]][::-1]
+            after = [e for e in candidates if e["start"] >= value["end"]]
+            chosen = (after + before if label == "BASELINE" else before + after)[0]
             return str(numbers[(label, chosen["start"])])
 
         for entity in inside:
@@ -364,15 +369,15 @@ def to_ann(document: dict) -> str:
                 closing = f"|{kind}]"
             elif label == "VALUE":
                 record = records[(entity["start"], entity["end"])]
-                parts = [f"m={number_of('METRIC', record.get('metric'), record.get('metric_span'), entity['start'])}", f"r={record['relation']}"]
+                parts = [f"m={number_of('METRIC', record.get('metric'), record.get('metric_span'), entity)}", f"r={record['relation']}"]
                 if record.get("direction"):
                     parts.append(f"d={record['direction']}")
                 if record.get("baseline"):
-                    parts.append(f"b={number_of('BASELINE', record['baseline'], record.get('baseline_span'), entity['start'])}")
+                    parts.append(f"b={number_of('BASELINE', record['baseline'], record.get('baseline_span'), entity)}")
                 if record.get("qualifier"):
                     parts.append("q=" + record["qualifier"].replace(" ", "_"))
                 if record.get("parent_metric"):
-                    parts.append(f"p={number_of('METRIC', record['parent_metric'], None, entity['start'])}")
+                    parts.append(f"p={number_of('METRIC', record['parent_metric'], None, entity)}")
                 if "indicator" in record:
                     parts.append("i=" + (record["indicator"] or "none"))
                 opening = f"[{code}:"
