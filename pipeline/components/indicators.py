@@ -120,17 +120,18 @@ class _Normaliser:
         # Longest first, so "trên địa bàn tỉnh" goes before "trên địa bàn".
         self.drop = sorted((tuple(_words(p)) for p in conf["drop_phrases"]), key=len, reverse=True)
         self.stop = frozenset(conf["stop_words"])
+        # text -> key: the linker asks for the same metric's key for each of its
+        # figures and each rule
+        self._keys: dict[str, tuple[str, ...]] = {}
 
     def key(self, text: str) -> tuple[str, ...]:
         """The words of a name with place and time adjuncts removed; years and
-        other numbers go too. Kept per text: the linker asks for the same
-        metric's key for each of its figures and each rule."""
-        keys = self.__dict__.setdefault("_keys", {})
-        if text not in keys:
-            if len(keys) > 100_000:
-                keys.clear()
-            keys[text] = self._key(text)
-        return keys[text]
+        other numbers go too."""
+        if text not in self._keys:
+            if len(self._keys) > 100_000:
+                self._keys.clear()
+            self._keys[text] = self._key(text)
+        return self._keys[text]
 
     def _key(self, text: str) -> tuple[str, ...]:
         words = [w for w in _words(text) if not w.isdigit()]
@@ -201,12 +202,23 @@ class _Index:
         self.increment_words = frozenset(context["increment_words"])
         self.scale_words = frozenset(w for s in units["scales"] for w in _words(s))
         self.item_heads = sorted((tuple(_words(w)) for w in items["heads"]), key=len, reverse=True)
+        self.head_contents = frozenset(self.content_words(head) for head in self.item_heads)
         self.area_excluded = {self.norm.key(w) for w in items["area_excluded"]}
         self.progress_before = [self.norm.key(w) for w in items["progress_before"]]
         self.nominal_words = [self.norm.key(w) for w in settings["nominal"]["words"]]
         self.scope_conflicts = [tuple(" ".join(_words(w)) for w in pair) for pair in settings["scope_conflicts"]["pairs"]]
         self.places = {tuple(_words(w)) for w in settings["places"]["names"]}
         self.context_excluded = {k: [" ".join(_words(w)) for w in v] for k, v in context.get("excluded", {}).items()}
+        # alias key -> positions in self.aliases, and content word -> positions:
+        # the only aliases a metric can match (_aliases_sharing)
+        self.aliases_by_key: dict[tuple[str, ...], list[int]] = {}
+        self.aliases_by_word: dict[str, list[int]] = {}
+        for position, alias in enumerate(self.aliases):
+            self.aliases_by_key.setdefault(alias.key, []).append(position)
+            for word in alias.content:
+                self.aliases_by_word.setdefault(word, []).append(position)
+        # metric text -> its candidates (_text_candidates): an archive names the same metrics again and again
+        self.candidates: dict[str, list[tuple[Indicator, float]]] = {}
 
     # units -----------------------------------------------------------------
     def unit_kind(self, unit: str | None) -> str | None:
@@ -264,9 +276,7 @@ class _Index:
 
     def bare_head(self, key: tuple[str, ...]) -> bool:
         """Whether a metric is only an item head word ("diện tích", "tổng sản lượng")."""
-        heads = self.__dict__.get("_head_contents") or self.__dict__.setdefault(
-            "_head_contents", frozenset(self.content_words(head) for head in self.item_heads))
-        return self.content_words(key) in heads
+        return self.content_words(key) in self.head_contents
 
     def content_words(self, key: tuple[str, ...]) -> tuple[str, ...]:
         return tuple(w for w in key if w not in self.norm.stop)
@@ -319,14 +329,12 @@ def unit_kind(unit: str | None) -> str | None:
 def _text_candidates(index: _Index, text: str) -> list[tuple[Indicator, float]]:
     """Indicators whose name or alias matches ``text``, with a text score:
     1.0 for an alias equal to it, less for an alias inside it or for token
-    overlap. Remembered per text: an archive names the same metrics again and
-    again, and comparing a metric with every alias is most of the linker's time."""
-    cache = index.__dict__.setdefault("_candidates", {})
-    if text not in cache:
-        if len(cache) > 100_000:
-            cache.clear()
-        cache[text] = _match_candidates(index, text)
-    return list(cache[text])
+    overlap. Remembered per text in ``index.candidates``."""
+    if text not in index.candidates:
+        if len(index.candidates) > 100_000:
+            index.candidates.clear()
+        index.candidates[text] = _match_candidates(index, text)
+    return list(index.candidates[text])
 
 
 def _match_candidates(index: _Index, text: str) -> list[tuple[Indicator, float]]:
@@ -369,25 +377,13 @@ def _aliases_sharing(index: _Index, key: tuple[str, ...], content: frozenset[str
     """The aliases that are a part of ``key`` or share a content word with it, in
     catalogue order (the order decides ties): the only ones that can score, found
     through two lookups instead of comparing ``key`` with every alias."""
-    by_key, by_word = index.__dict__.get("_alias_lookup") or index.__dict__.setdefault(
-        "_alias_lookup", _alias_lookup(index.aliases))
     positions = set()
     for length in range(1, len(key)):
         for i in range(len(key) - length + 1):
-            positions.update(by_key.get(key[i:i + length], ()))
+            positions.update(index.aliases_by_key.get(key[i:i + length], ()))
     for word in content:
-        positions.update(by_word.get(word, ()))
+        positions.update(index.aliases_by_word.get(word, ()))
     return [index.aliases[i] for i in sorted(positions)]
-
-
-def _alias_lookup(aliases: list) -> tuple[dict, dict]:
-    by_key: dict[tuple[str, ...], list[int]] = {}
-    by_word: dict[str, list[int]] = {}
-    for position, alias in enumerate(aliases):
-        by_key.setdefault(alias.key, []).append(position)
-        for word in alias.content:
-            by_word.setdefault(word, []).append(position)
-    return by_key, by_word
 
 
 def _compatible(index: _Index, indicator: Indicator, relation: str | None, kind: str | None,
