@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from pipeline.components.linking import within_spans
 from pipeline.config import DEFAULT_CONFIG_PATH, load_toml
 
 SUGGEST_PATH = DEFAULT_CONFIG_PATH.parent / "suggest.toml"
@@ -41,6 +42,9 @@ def sentence_reasons(document: dict, settings: dict) -> list[dict]:
     by_sentence: dict[int, list[dict]] = {}
     for record in document.get("records", []):
         by_sentence.setdefault(record.get("sentence"), []).append(record)
+    # each sentence's entities, found once (not every entity tested against every sentence)
+    entities_of = within_spans([(s["start"], s["end"]) for s in document["sentences"]], document.get("entities", []),
+                               start=lambda e: e["start"], end=lambda e: e["end"])
     rows = []
     for index, sentence in enumerate(document["sentences"]):
         reasons, priority = [], 0.0
@@ -49,13 +53,12 @@ def sentence_reasons(document: dict, settings: dict) -> list[dict]:
             priority += weights["uncertain_class"] * (1 - sentence_margin)
             if sentence_margin < settings["class"]["uncertain_margin"]:
                 reasons.append(f"class margin {sentence_margin:.2f}")
-        for entity in document.get("entities", []):
+        for entity in entities_of[index]:
             score = entity.get("score")
-            if (score is not None and score < settings["entity"]["uncertain_score"]
-                    and sentence["start"] <= entity["start"] and entity["end"] <= sentence["end"]):
+            if score is not None and score < settings["entity"]["uncertain_score"]:
                 priority += weights["uncertain_entity"] * (1 - score)
                 reasons.append(f"{document['text'][entity['start']:entity['end']]}: {entity['label']} score {score:.2f}")
-        for entity in unlinked_entities(document, sentence, by_sentence.get(index, [])):
+        for entity in unlinked_entities(document["text"], entities_of[index], by_sentence.get(index, [])):
             priority += weights["unlinked_entity"]
             reasons.append(f"{document['text'][entity['start']:entity['end']]}: {entity['label']} no record uses")
         for record in by_sentence.get(index, []):
@@ -81,18 +84,15 @@ def sentence_reasons(document: dict, settings: dict) -> list[dict]:
     return rows
 
 
-def unlinked_entities(document: dict, sentence: dict, records: list[dict]) -> list[dict]:
-    """The METRIC, UNIT and BASELINE spans of a sentence that none of its
-    records names: a span the linker could not place is often a wrong span (a
-    time phrase taken as METRIC, a word after a figure taken as UNIT) or a
-    figure missed next to it."""
-    text = document["text"]
+def unlinked_entities(text: str, entities: list[dict], records: list[dict]) -> list[dict]:
+    """The METRIC, UNIT and BASELINE spans of a sentence (``entities``) that
+    none of its records names: a span the linker could not place is often a
+    wrong span (a time phrase taken as METRIC, a word after a figure taken as
+    UNIT) or a figure missed next to it."""
     named = {"METRIC": {r.get("metric") for r in records} | {r.get("parent_metric") for r in records},
              "UNIT": {r.get("unit") for r in records},
              "BASELINE": {r.get("baseline") for r in records}}
-    return [e for e in document.get("entities", [])
-            if sentence["start"] <= e["start"] and e["end"] <= sentence["end"] and e["label"] in named
-            and text[e["start"]:e["end"]] not in named[e["label"]]]
+    return [e for e in entities if e["label"] in named and text[e["start"]:e["end"]] not in named[e["label"]]]
 
 
 def _spread(rows: list[dict]) -> list[dict]:
