@@ -52,16 +52,22 @@ def annotate_file(nlp: Language, path: str | os.PathLike, settings: dict | None 
     return doc
 
 
-def score_entities(nlp: Language, doc: Doc) -> bool:
-    """Set ``doc._.entity_scores``, the NER's probability for each entity
-    (``SentenceNER.entity_scores``); False when the pipeline has no trained
-    NER to score with (the rule baseline)."""
+def entity_scorer(nlp: Language):
+    """The component that can score ``nlp``'s entities (a trained NER), or
+    None (the rule baseline has nothing to score with)."""
     from pipeline.components.entities import SentenceNER
 
     component = nlp.get_pipe("entities") if "entities" in nlp.pipe_names else None
-    if not isinstance(component, SentenceNER) or component.ner is None:
+    return component if isinstance(component, SentenceNER) and component.ner is not None else None
+
+
+def score_entities(nlp: Language, doc: Doc) -> bool:
+    """Set ``doc._.entity_scores``, the NER's probability for each entity
+    (``SentenceNER.entity_scores``); False when there is no trained NER."""
+    scorer = entity_scorer(nlp)
+    if scorer is None:
         return False
-    doc._.entity_scores = component.entity_scores([doc])[0]
+    doc._.entity_scores = scorer.entity_scores([doc])[0]
     return True
 
 

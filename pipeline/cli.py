@@ -495,7 +495,7 @@ def _evaluate(args: argparse.Namespace) -> int:
     import json
 
     from pipeline.corpus.documents import default_corpus_files, load_documents
-    from pipeline.components.entities import SentenceNER
+    from pipeline.annotate import entity_scorer
     from pipeline.corpus.evaluate import evaluate, format_report
 
     documents = load_documents([Path(p) for p in args.paths] or default_corpus_files())
@@ -517,7 +517,7 @@ def _evaluate(args: argparse.Namespace) -> int:
         if args.entity_scores:
             from pipeline.corpus.evaluate import entity_score_reliability, format_entity_scores
 
-            if not isinstance(nlp.get_pipe("entities") if "entities" in nlp.pipe_names else None, SentenceNER):
+            if entity_scorer(nlp) is None:
                 return _error("--entity-scores: the rule baseline gives no entity scores; give a trained pipeline")
             result = entity_score_reliability(documents, nlp)
             print(json.dumps(result, indent=2) if args.json else format_entity_scores(result))

@@ -189,7 +189,9 @@ def entity_score_reliability(documents: list[dict], nlp) -> dict:
     trust a high score and should look at a low one."""
     from sklearn.metrics import roc_auc_score
 
-    component = nlp.get_pipe("entities")
+    from pipeline.annotate import entity_scorer
+
+    component = entity_scorer(nlp)
     scores, right = [], []
     for document, doc in zip(documents, nlp.pipe(given_doc(nlp, d) for d in documents)):
         gold = {(e["start"], e["end"], e["label"]) for e in document["entities"]}
