@@ -99,7 +99,7 @@ def _scale(unit: str | None, rules: dict) -> tuple[float, str] | None:
 def _words_before(segment: str, words: list[str]) -> tuple[str, int] | None:
     """The listed word nearest the end of ``segment`` (longest first at a place)."""
     best = None
-    for word, pattern in _word_patterns(tuple(words)):
+    for word, pattern in _each_word(tuple(words)):
         for match in pattern.finditer(segment):
             if best is None or match.start() > best[1] or (match.start() == best[1] and len(word) > len(best[0])):
                 best = (word.lower(), match.start())
@@ -109,22 +109,12 @@ def _words_before(segment: str, words: list[str]) -> tuple[str, int] | None:
 # The linker runs for every figure of an archive with the same few word lists:
 # their patterns are compiled once per list, not once per figure.
 @lru_cache(maxsize=256)
-def _word_patterns(words: tuple[str, ...]) -> list[tuple[str, re.Pattern]]:
-    return [(word, re.compile(rf"(?<!\w){re.escape(word)}(?!\w)", re.IGNORECASE))
-            for word in sorted(words, key=len, reverse=True)]
-
-
-@lru_cache(maxsize=256)
-def _listed_word_patterns(words: tuple[str, ...]) -> list[tuple[str, re.Pattern]]:
-    """Each word as a whole word, case as written, in the list's order (first found wins)."""
-    return [(word, re.compile(rf"(?<!\w){re.escape(word)}(?!\w)")) for word in words]
-
-
-@lru_cache(maxsize=256)
-def _qualifier_patterns(words: tuple[str, ...]) -> list[tuple[str, re.Pattern]]:
-    """A qualifier right before the figure ("khoảng", "trên"), longest first."""
-    return [(word, re.compile(rf"(?<!\w){re.escape(word)}\s*$", re.IGNORECASE))
-            for word in sorted(words, key=len, reverse=True)]
+def _each_word(words: tuple[str, ...], after: str = r"(?!\w)", flags: int = re.IGNORECASE,
+               longest_first: bool = True) -> list[tuple[str, re.Pattern]]:
+    """(word, its pattern) for each word: the whole word followed by ``after``,
+    longest first (or in the list's order, where the first found wins)."""
+    ordered = sorted(words, key=len, reverse=True) if longest_first else words
+    return [(word, re.compile(rf"(?<!\w){re.escape(word)}{after}", flags)) for word in ordered]
 
 
 @lru_cache(maxsize=256)
@@ -193,8 +183,8 @@ def link_records(text: str, sentence: tuple[int, int], entities: list[Entity], r
     estimate = _pattern(r"(?<!\w)({})(?!\w)", tuple(settings["estimate_words"]), re.IGNORECASE)
     causative_pattern = _pattern(r"(?<!\w)({})(?!\w)", tuple(settings["causatives"]))
     multiplier = _pattern(r"(?<!\w)({})\s*$", tuple(settings["multipliers"]))
-    qualifiers = _qualifier_patterns(tuple(settings["qualifiers"]))
-    after_value_qualifiers = _listed_word_patterns(tuple(settings["after_value_qualifiers"]))
+    qualifiers = _each_word(tuple(settings["qualifiers"]), after=r"\s*$")  # right before the figure
+    after_value_qualifiers = _each_word(tuple(settings["after_value_qualifiers"]), flags=0, longest_first=False)
     records: list[dict] = []
     for index, value in enumerate(values):
         value_text = value.text(text)
