@@ -53,11 +53,12 @@ def scoped_records(document: dict, metadata: dict | None = None, with_indicators
 
 def record_indicator(record: dict, sentence: str, link) -> tuple[str | None, float | None]:
     """The indicator of a record: the one the pipeline gave it (with its
-    score), the gold's (a reviewed corpus record), else the linker's."""
+    score), the gold's (a reviewed corpus record: ``indicator`` present, None
+    for a figure reviewed as no indicator), else the linker's."""
     if "indicator_score" in record:
         return record.get("indicator"), record["indicator_score"]
-    if record.get("indicator") is not None:
-        return record["indicator"], 1.0
+    if "indicator" in record:
+        return record["indicator"], 1.0 if record["indicator"] is not None else None
     if link is None:
         return None, None
     code, score = link(record, sentence)

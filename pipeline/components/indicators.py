@@ -254,11 +254,8 @@ class _Index:
     def item_class(self, key: tuple[str, ...]) -> str | None:
         """The item class of a metric that names only an item, possibly after
         a head word: "lúa", "sản lượng lúa đông xuân", "đàn bò", "khu vực dịch vụ"."""
-        candidates = [key]
-        for head in self.item_heads:
-            if key[:len(head)] == head and len(key) > len(head):
-                candidates.append(key[len(head):])
-                break
+        rest = self.item_rest(key)
+        candidates = [key] if rest == key else [key, rest]
         for rest in candidates:
             for cls, words in self.items.items():
                 if rest in words:

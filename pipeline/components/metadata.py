@@ -14,7 +14,6 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
-from pathlib import Path
 
 from pipeline.components.periods import settings, title_period
 from pipeline.config import DEFAULT_CONFIG_PATH

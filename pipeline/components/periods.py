@@ -18,7 +18,6 @@ import re
 from dataclasses import dataclass, replace
 from datetime import date
 from functools import lru_cache
-from pathlib import Path
 
 from pipeline.config import DEFAULT_CONFIG_PATH, load_toml
 

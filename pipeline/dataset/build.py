@@ -6,8 +6,8 @@ consistency findings of the archive.
 ``vnreport dataset OUT/ --out records.parquet [--duckdb FILE] [--consistency FILE.json]``
 reads a folder-mode output (``OUT/documents/**/*.json``), JSON Lines of ``vnreport
 annotate --out``, or the corpus gold (``corpus/gold/*.jsonl``), whose documents
-carry no metadata or periods yet: these are computed here, as ``write.py`` does
-for new outputs.
+carry no metadata or periods yet: these are computed here, as the pipeline's
+context component does for new outputs.
 """
 from __future__ import annotations
 
@@ -69,12 +69,6 @@ def load_documents(inputs: Iterable[str | os.PathLike]) -> list[dict]:
                 with open(file, encoding="utf-8") as handle:
                     documents.extend(json.loads(line) for line in handle if line.strip())
     return documents
-
-
-def default_linker() -> Linker:
-    from pipeline.components.indicators import link_indicator  # the indicator catalogue's linker (pipeline/components/indicators.py)
-
-    return link_indicator
 
 
 def dataset_rows(documents: Iterable[dict], link: Linker | None = None) -> list[dict]:
@@ -144,24 +138,23 @@ def _arrow_table(rows: list[dict]):
     return pa.Table.from_pylist(converted, schema=schema)
 
 
-def write_parquet(rows: list[dict], path: str | os.PathLike) -> None:
+def write_parquet(table, path: str | os.PathLike) -> None:
     import pyarrow.parquet as pq
 
     from pipeline.io.write import replacing
 
-    table = _arrow_table(rows)
     with replacing(path) as tmp:
         pq.write_table(table, tmp)
 
 
-def write_duckdb(rows: list[dict], findings: list[dict], path: str | os.PathLike) -> None:
-    """A DuckDB database with the tables ``records`` (the dataset) and ``findings``
-    (``check_name``: "check" is an SQL keyword)."""
+def write_duckdb(records, findings: list[dict], path: str | os.PathLike) -> None:
+    """A DuckDB database with the tables ``records`` (the dataset, an Arrow table,
+    read by DuckDB's replacement scan) and ``findings`` (``check_name``: "check"
+    is an SQL keyword)."""
     import duckdb
 
     from pipeline.io.write import replacing
 
-    records = _arrow_table(rows)  # noqa: F841 (read by DuckDB's replacement scan)
     finding_rows = [{"check_name": f["check"], "message": f["message"], "doc_ids": ", ".join(f["doc_ids"]),
                      "sentences": json.dumps(f["sentences"], ensure_ascii=False)} for f in findings]
     import pyarrow as pa
@@ -188,25 +181,26 @@ class DatasetSummary:
 
 
 def build_dataset(inputs: Iterable[str | os.PathLike], out: str | os.PathLike, *, duckdb_path: str | os.PathLike | None = None,
-                  consistency_path: str | os.PathLike | None = None, link: Linker | None = None,
-                  use_default_linker: bool = True) -> DatasetSummary:
+                  consistency_path: str | os.PathLike | None = None, link: Linker | None = None) -> DatasetSummary:
     """Read annotated documents, write the dataset to ``out`` (Parquet), and optionally a
     DuckDB database and the consistency findings (JSON). ``link`` is the indicator linker
-    (``link_indicator(record, sentence) -> (code, score)``); by default the one of
-    ``pipeline.components.indicators``, and no indicators when that module is not installed."""
+    (``link_indicator(record, sentence) -> (code, score)``, the default)."""
+    from pipeline.components.indicators import link_indicator
     from pipeline.dataset.consistency import check_documents
 
-    if link is None and use_default_linker:
-        try:
-            link = default_linker()
-        except ImportError:
-            link = None
+    link = link or link_indicator
     documents = [enrich_document(d) for d in load_documents(inputs)]
+    for document in documents:
+        # resolved once here: the rows and the consistency checks both read it
+        for record in document.get("records", []):
+            record["indicator"], record["indicator_score"] = record_indicator(
+                record, sentence_text(document, record["sentence"]), link)
     rows = dataset_rows(documents, link)
     findings = check_documents(documents, link=link)
-    write_parquet(rows, out)
+    table = _arrow_table(rows)
+    write_parquet(table, out)
     if duckdb_path:
-        write_duckdb(rows, findings, duckdb_path)
+        write_duckdb(table, findings, duckdb_path)
     if consistency_path:
         from pipeline.io.write import replacing
 

@@ -11,7 +11,7 @@
   baseline, unit) given different values in two places or two documents.
 
 Each finding lists the sentences involved (doc_id, sentence index, text). The
-documents are those of ``pipeline.dataset.enrich_document`` (records with
+documents are those of ``pipeline.dataset.build.enrich_document`` (records with
 ``period`` and ``normalised``). Tolerances are in ``config/dataset.toml``.
 """
 from __future__ import annotations
@@ -68,16 +68,14 @@ def half_unit(value_text: str) -> float:
     return 0.5
 
 
-def _figures(documents: list[dict], link) -> list[Figure]:
-    from pipeline.components.context import record_indicator
-
+def _figures(documents: list[dict], link, config: dict) -> list[Figure]:
+    from pipeline.components.context import record_indicator, sentence_text
     from pipeline.components.metadata import _province_names, find_province
 
-    config = settings("consistency")
     province_names = re.compile(r"(?<!\w)(" + "|".join(re.escape(name) for name, _, _ in _province_names()) + r")(?!\w)")
     target = re.compile(rf"(?<!\w)({'|'.join(re.escape(w) for w in config['target_words'])})(?!\w)", re.IGNORECASE)
     price_bases = [(re.escape(words), kind) for words, kind in config["price_bases"].items()]
-    national = re.compile(rf"(?<!\w)({'|'.join(re.escape(w) for w in settings('consistency')['national_words'])})(?!\w)",
+    national = re.compile(rf"(?<!\w)({'|'.join(re.escape(w) for w in config['national_words'])})(?!\w)",
                           re.IGNORECASE)
     figures = []
     for document in documents:
@@ -87,7 +85,7 @@ def _figures(documents: list[dict], link) -> list[Figure]:
         for record in document.get("records", []):
             index = record["sentence"]
             sentence = document["sentences"][index]
-            text = sentence.get("text") or document["text"][sentence["start"]:sentence["end"]]
+            text = sentence_text(document, index)
             indicator, _ = record_indicator(record, text, link)
             start, end = record["span"]
             # "cả nước tăng 4,44%" in a provincial report is the nation's figure,
@@ -278,11 +276,9 @@ def conflicting_values(figures: list[Figure], config: dict) -> list[dict]:
         # "Trung Quốc" as an export and as an import market) often name different things
         if figure.indicator:
             # An indicator of items (a crop's area, a herd, a product's output)
-            # is one figure per item: the item named by the metric is part of the
-            # key; and one indicator may cover several counts of one event (the
-            # dead and the injured of traffic accidents): so is the counted noun.
+            # is one figure per item: the item named by the metric is part of the key.
             item = _fold(record.get("metric")) if scopes.get(figure.indicator) == "items" else None
-            groups[(figure.indicator, *common, item, figure.normalised.get("counted"), record.get("price_basis"))].append(figure)
+            groups[(figure.indicator, *common, item, record.get("price_basis"))].append(figure)
     findings = []
     for key, group in groups.items():
         # Two figures conflict when they disagree and are comparable: from two
@@ -328,7 +324,7 @@ def _agree(first: Figure, second: Figure, config: dict) -> bool:
 def check_documents(documents: list[dict], link=None, config: dict | None = None) -> list[dict]:
     """Every finding of the four checks over enriched documents."""
     config = config or settings("consistency")
-    figures = _figures(documents, link)
+    figures = _figures(documents, link, config)
     return [
         *share_sums(figures, config),
         *parts_exceeding_totals(figures),
