@@ -407,8 +407,6 @@ def _corpus_export(args: argparse.Namespace) -> int:
 
 
 def _corpus_import(args: argparse.Namespace) -> int:
-    import warnings
-
     from pipeline.corpus.convert import UnlabelledTaskWarning, import_documents
     from pipeline.corpus.documents import check_document, load_documents, save_documents
 
@@ -692,8 +690,8 @@ def build_parser() -> argparse.ArgumentParser:
     pre.add_argument("--out", required=True, help="file to write")
     pre.add_argument("--format", default="corpus", choices=("corpus", "label-studio", "doccano"),
                      help="corpus: JSON Lines, class probabilities in each sentence's scores (default); label-studio: "
-                     "tasks with the proposals as predictions (model_version, a score per class result; entities have "
-                     "no score); doccano: JSONL, one line a sentence")
+                     "tasks with the proposals as predictions (model_version, a score per class and per entity result; "
+                     "none with --rules); doccano: JSONL, one line a sentence")
     pre.add_argument("--models", default=None, metavar="DIR",
                      help="the trained pipeline that proposes (default: the shipped models/vnreport)")
     pre.add_argument("--rules", action="store_true", help="propose with the rule baseline instead of a trained pipeline")

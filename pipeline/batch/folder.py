@@ -7,7 +7,7 @@ run goes, the manifest is journalled line by line (manifest.jsonl.journal) and
 compacted at the end, so a run killed at any point leaves finished documents and
 their lines, and a rerun goes on from there.
 
-Workers (local processes, or Dask workers: see cluster.py) only annotate and
+Workers (local processes, or Dask workers: see dask.py) only annotate and
 return each document; this process writes every output, so both engines write
 the same files.
 """

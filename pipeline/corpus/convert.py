@@ -12,7 +12,7 @@ import copy
 import re
 import warnings
 
-from pipeline.corpus.documents import CLASSES, LABELS, misaligned_entities, relink_records
+from pipeline.corpus.documents import CLASSES, LABELS, relink_records
 
 MARKUP_CODES = {"METRIC": "M", "VALUE": "V", "UNIT": "U", "BASELINE": "B"}
 CODE_LABELS = {code: label for label, code in MARKUP_CODES.items()}

@@ -15,6 +15,8 @@ import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from pipeline.corpus.compare import RESAMPLES, SEED
+
 
 def versioned_folder(current: str | Path, now: datetime.datetime | None = None) -> Path:
     """``models/vnreport-YYYYMMDD-HHMMSS`` beside ``models/vnreport``."""
@@ -32,7 +34,7 @@ class Decision:
 
 
 def decide(new: str | Path, current: str | Path, test_documents: list[dict], force: bool = False,
-           resamples: int = 1000, seed: int = 13) -> Decision:
+           resamples: int = RESAMPLES, seed: int = SEED) -> Decision:
     """Whether ``new`` may replace ``current``, from their comparison on ``test_documents``."""
     import pipeline
     from pipeline.corpus.compare import compare_pipelines, worse_beyond_noise

@@ -86,14 +86,6 @@ def model_version(nlp) -> str:
     return f"{meta.get('name', 'pipeline')}-{meta.get('version')}" + (f"+{date}" if date else "")
 
 
-def sentence_margin(scores: dict[str, float]) -> float | None:
-    """Top minus second class probability (None without probabilities)."""
-    if len(scores) < 2:
-        return None
-    first, second = sorted(scores.values(), reverse=True)[:2]
-    return round(first - second, 4)
-
-
 def to_label_studio_predictions(document: dict, version: str | None = None) -> dict:
     """A Label Studio task whose proposals are a prediction (shown to the
     annotator as a pre-annotation, not counted as a human annotation): the
@@ -147,16 +139,15 @@ def write_pre_annotations(documents: list[dict], fmt: str, out: str | Path) -> N
 
     from pipeline.corpus.convert import export_documents
     from pipeline.corpus.documents import save_documents
+    from pipeline.io.write import replacing
 
     out = Path(out)
     if fmt == "corpus":
         save_documents(documents, out)
     elif fmt == "label-studio":
-        out.parent.mkdir(parents=True, exist_ok=True)
         tasks = [to_label_studio_predictions(d) for d in documents]
-        tmp = out.with_name(out.name + ".partial")
-        tmp.write_text(json.dumps(tasks, ensure_ascii=False, indent=1), encoding="utf-8")
-        tmp.replace(out)
+        with replacing(out) as tmp:
+            tmp.write_text(json.dumps(tasks, ensure_ascii=False, indent=1), encoding="utf-8")
     elif fmt == "doccano":
         export_documents([without_scores(d) for d in documents], "doccano", out)
     else:

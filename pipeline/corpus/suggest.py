@@ -170,9 +170,8 @@ def sentence_task(document: dict, row: dict) -> dict:
 
 def write_suggestions(out_dir: str | Path, count: int, out: str | Path, settings: dict | None = None) -> list[dict]:
     tasks = [sentence_task(document, row) for document, row in suggest(read_output_documents(out_dir), count, settings)]
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(out.name + ".partial")
-    tmp.write_text(json.dumps(tasks, ensure_ascii=False, indent=1), encoding="utf-8")
-    tmp.replace(out)
+    from pipeline.io.write import replacing
+
+    with replacing(out) as tmp:
+        tmp.write_text(json.dumps(tasks, ensure_ascii=False, indent=1), encoding="utf-8")
     return tasks
