@@ -2,7 +2,7 @@
 
 ``pipeline.load()`` gives the one spaCy ``Language`` every caller runs:
 
-    tokenizer -> structure -> entities -> records -> sentence_classes
+    tokenizer -> structure -> entities -> records -> sentence_classes -> context
 
 Reading files is ``pipeline.io.read``, writing ``pipeline.io.write``; corpus
 tools (convert, evaluate, train) live in ``pipeline.corpus``, folder mode and

@@ -126,15 +126,19 @@ def model_versions(path: str | Path | None = None) -> dict:
     meta_path = path / "meta.json"
     if not meta_path.exists():
         return {}
-    meta = json.loads(meta_path.read_text(encoding="utf-8"))
-    return {MODEL_NAME: f"{meta.get('version')}+{meta.get('date')}"}
+    return _versions(json.loads(meta_path.read_text(encoding="utf-8")))
 
 
 def versions_of(nlp) -> dict:
     """``model_versions`` of a loaded pipeline."""
-    if nlp.meta.get("name") != MODEL_NAME:
-        return {nlp.meta.get("name", "pipeline"): nlp.meta.get("version")}
-    return {MODEL_NAME: f"{nlp.meta.get('version')}+{nlp.meta.get('date')}"}
+    return _versions(nlp.meta)
+
+
+def _versions(meta: dict) -> dict:
+    """name -> version+training date (a pipeline that is not vnreport's: its version)."""
+    if meta.get("name", MODEL_NAME) != MODEL_NAME:
+        return {meta.get("name", "pipeline"): meta.get("version")}
+    return {MODEL_NAME: f"{meta.get('version')}+{meta.get('date')}"}
 
 
 def assemble(ner_path: str | Path, linker_path: str | Path, classifier_path: str | Path, out: str | Path,

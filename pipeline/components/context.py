@@ -14,6 +14,7 @@ from spacy.language import Language
 from spacy.tokens import Doc
 
 from pipeline.components.indicators import link_indicator
+from pipeline.components.linking import within_spans
 from pipeline.components.metadata import document_metadata
 from pipeline.components.normalise import normalise
 from pipeline.components.periods import baseline_period, record_period
@@ -30,13 +31,16 @@ def scoped_records(document: dict, metadata: dict | None = None, with_indicators
     its ``indicator`` and ``indicator_score``; the records are copied."""
     metadata = metadata if metadata is not None else (document.get("metadata") or document_metadata(document["text"]))
     text = document["text"]
-    baselines = [(e["start"], e["end"]) for e in document.get("entities", []) if e["label"] == "BASELINE"]
+    baselines = [e for e in document.get("entities", []) if e["label"] == "BASELINE"]
+    # each sentence's BASELINEs, found once (not every baseline tested for every figure)
+    baselines_of = within_spans([(s["start"], s["end"]) for s in document["sentences"]], baselines,
+                                start=lambda e: e["start"], end=lambda e: e["end"])
     scoped = []
     for record in document.get("records", []):
         record = dict(record)
         sentence = document["sentences"][record["sentence"]]
         start = sentence["start"]
-        excluded = [(s - start, e - start) for s, e in baselines if sentence["start"] <= s < sentence["end"]]
+        excluded = [(e["start"] - start, e["end"] - start) for e in baselines_of[record["sentence"]]]
         period = record_period(text[start:sentence["end"]], record["span"][0] - start, record["span"][1] - start,
                                metadata.get("period"), sentence.get("section") or [], excluded=excluded)
         record["period"] = period

@@ -6,7 +6,10 @@ Doc per sentence (pipeline/config/ner.cfg). It is kept whole, as the nested
 pipeline it was trained as, and run on each sentence of the document: the
 transition-based NER then steps through the sentences of many documents side by
 side in one batch, instead of through one report of thousands of tokens at a
-time, and sees the sentences exactly as in training.
+time. Training also gives it one Doc per sentence, but tokenises each sentence
+alone, while here the sentences are cut from the tokens of their whole line:
+where underthesea joins or tags words differently with the rest of the line
+around them, the NER sees slightly other tokens than in training.
 """
 from __future__ import annotations
 

@@ -10,9 +10,9 @@ from __future__ import annotations
 from spacy.tokens import Doc, Span
 
 DOC_EXTENSIONS = {
-    # where the text came from, set by the reader (pipeline.annotate.make_docs)
+    # where the text came from, set by the reader (pipeline.annotate.make_doc)
     "source": None, "format": None, "encoding": None,
-    # footnotes a format declares (.docx): [(start, end, mark, cited_at)]; None: find them in the text
+    # footnotes a format declares (.docx): [(start, end, cited_at, mark)]; None: find them in the text
     "declared_footnotes": None,
     # sentence spans given with the text (a labelled corpus document): the structure
     # stage keeps them instead of finding its own, so predictions line up with gold

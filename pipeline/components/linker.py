@@ -2,7 +2,7 @@
 parent in a breakdown, the BASELINE it is compared with and the baseline's
 type, the relation and the direction.
 
-The hand-written linker in ``records.py`` takes the metric of the previous
+The hand-written linker in ``linking.py`` takes the metric of the previous
 clause, of a later figure or none where a figure stands before the thing it
 counts; these decisions depend on what lies between a figure and its candidate
 (other figures, ";", brackets, "trong đó", list dashes) in ways that carry from
@@ -10,7 +10,7 @@ one report to another, so they are learned from the reviewed links of the
 corpus. Each decision is one scikit-learn ``Pipeline`` (``DictVectorizer`` +
 ``LogisticRegression``) over feature dicts built by the module-level functions
 below, so the saved models reload. Unit, qualifier and the parsed number stay
-with ``records.link_records``.
+with ``linking.link_records``.
 """
 from __future__ import annotations
 
@@ -224,8 +224,7 @@ def _series_features(view: SentenceView, value: Entity, candidate: Entity, befor
 def value_features(view: SentenceView, value: Entity) -> dict:
     """The context of a VALUE that decides its relation and direction."""
     text = view.text
-    unit = view.units.get(value.start)
-    unit_text = unit.text(text).lower() if unit else ""
+    unit_text = _unit_text(view, value)
     value_text = value.text(text)
     clause_start = max(text.rfind(mark, view.start, value.start) for mark in (",", ";", ":", "(")) + 1
     clause_start = max(clause_start, view.start)

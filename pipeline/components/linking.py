@@ -77,8 +77,7 @@ def baseline_type(baseline: str | None, rules: dict | None = None) -> str | None
         return None
     rules = rules or rules_config()
     lowered = baseline.lower()
-    periods = "|".join(re.escape(w) for w in rules["records"]["period_words"])
-    if re.match(r"^\d{1,2}/\d{1,2}(/\d{2,4})?$", lowered) or re.match(rf"^({periods})\s", lowered):
+    if re.match(r"^\d{1,2}/\d{1,2}(/\d{2,4})?$", lowered) or _pattern(r"^({})\s", tuple(rules["records"]["period_words"])).match(lowered):
         return "period"
     for head, kind in rules["baselines"]["heads"]:
         if lowered.startswith(head.lower()):

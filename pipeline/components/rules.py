@@ -13,7 +13,7 @@ from pathlib import Path
 from spacy.language import Language
 from spacy.tokens import Doc
 
-from pipeline.components.linking import Entity, rules_config
+from pipeline.components.linking import Entity, _alternatives, rules_config
 from pipeline.components.structure import Sentence
 
 # A well-formed Vietnamese number ("." thousands groups, "," decimals), a
@@ -23,40 +23,37 @@ _NUMBER = re.compile(
     rf"(?<![\w./,])(?<![^\W_][\-–])(?:(?<=[(\s])-|^-)?{_NUM}(?:/{_NUM})*(?:\s?[-–]\s?{_NUM})?(?![\w/]*[/\-][A-ZĐ])(?![.,]?\d)"
 )
 _FULL_DATE = re.compile(r"^\d{1,2}/\d{1,2}/\d{2,4}$")
-def _word_list_pattern(words: list[str]) -> str:
-    return "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True))
-
-
 class RuleAnnotator:
     """Proposes METRIC, VALUE, UNIT and BASELINE spans and a sentence class."""
 
     def __init__(self, rules: dict | None = None):
         self.rules = rules or rules_config()
         values, units, baselines = self.rules["values"], self.rules["units"], self.rules["baselines"]
-        self._not_after = re.compile(rf"(?:^|\W)(?:{_word_list_pattern(values['not_after'])})(?:\s+số)?\s*[-–]?\s*$", re.IGNORECASE)
-        self._not_before = re.compile(rf"^\s*(?:{_word_list_pattern(values['not_before'])})(?!\w)", re.IGNORECASE)
-        scales = _word_list_pattern(list(units["scales"]))
-        measures = _word_list_pattern(units["measures"])
+        self._not_after = re.compile(rf"(?:^|\W)(?:{_alternatives(values['not_after'])})(?:\s+số)?\s*[-–]?\s*$", re.IGNORECASE)
+        self._not_before = re.compile(rf"^\s*(?:{_alternatives(values['not_before'])})(?!\w)", re.IGNORECASE)
+        scales = _alternatives(list(units["scales"]))
+        measures = _alternatives(units["measures"])
         self._unit = re.compile(
-            rf"^\s?(?:(?:(?:{scales})(?:\s+(?:{measures}))?)|(?:{measures}))(?:/(?:{_word_list_pattern(units['per'])}))?(?!\w)"
+            rf"^\s?(?:(?:(?:{scales})(?:\s+(?:{measures}))?)|(?:{measures}))(?:/(?:{_alternatives(units['per'])}))?(?!\w)"
         )
-        self._baseline_head = re.compile(rf"^\s*(?:{_word_list_pattern([h for h, _ in baselines['heads']])})(?!\w)")
-        self._comparator = re.compile(rf"^\s*(?:{_word_list_pattern(baselines['compare_words'])})\s+", re.IGNORECASE)
+        self._baseline_head = re.compile(rf"^\s*(?:{_alternatives([h for h, _ in baselines['heads']])})(?!\w)")
+        self._comparator = re.compile(rf"^\s*(?:{_alternatives(baselines['compare_words'])})\s+", re.IGNORECASE)
         metrics = self.rules["metrics"]
-        self._verbs = tuple(metrics["verbs"])
+        # the leftmost of the verbs, whole words: where a metric's noun phrase ends
+        self._verb = re.compile(rf"(?<!\w)(?:{_alternatives(metrics['verbs'])})(?!\w)", re.IGNORECASE)
         self._leading = re.compile(rf"^(?:{'|'.join(metrics['leading'])})+", re.IGNORECASE)
         classes = self.rules["sentence_classes"]
-        self._contrast = re.compile(rf"(?:,\s*|\s)(?:{_word_list_pattern(classes['contrast'])})(?:,)?\s")
-        self._other_opening = re.compile(rf"^({_word_list_pattern(classes['other_openings'])})")
-        self._cause_opening = re.compile(rf"^({_word_list_pattern(classes['cause_openings'])})\b")
-        self._forecast_opening = re.compile(rf"^({_word_list_pattern(classes['forecast_openings'])})")
+        self._contrast = re.compile(rf"(?:,\s*|\s)(?:{_alternatives(classes['contrast'])})(?:,)?\s")
+        self._other_opening = re.compile(rf"^({_alternatives(classes['other_openings'])})")
+        self._cause_opening = re.compile(rf"^({_alternatives(classes['cause_openings'])})\b")
+        self._forecast_opening = re.compile(rf"^({_alternatives(classes['forecast_openings'])})")
         self._heading_cues = [(label, cue) for label, cue in classes["heading_cues"]]
-        self._limitation = re.compile(rf"(?<!\w)({_word_list_pattern(classes['limitation_words'])})(?!\w)")
-        self._positive = re.compile(rf"(?<!\w)({_word_list_pattern(classes['positive_words'])})(?!\w)")
+        self._limitation = re.compile(rf"(?<!\w)({_alternatives(classes['limitation_words'])})(?!\w)")
+        self._positive = re.compile(rf"(?<!\w)({_alternatives(classes['positive_words'])})(?!\w)")
         # A baseline ends at punctuation (not a dot inside a number), a stop word,
         # or a number other than a year ("chỉ tiêu giao 2.650 công dân").
         self._baseline_stop = re.compile(
-            rf"\s(?:{_word_list_pattern(baselines['stop_words'])})(?!\w)|[,;:()\n]|\.(?!\d)|\s(?!(?:19|20)\d\d(?!\d))\d"
+            rf"\s(?:{_alternatives(baselines['stop_words'])})(?!\w)|[,;:()\n]|\.(?!\d)|\s(?!(?:19|20)\d\d(?!\d))\d"
         )
 
     # --- entities -----------------------------------------------------------
@@ -129,11 +126,8 @@ class RuleAnnotator:
         cut = max(masked.rfind(c) for c in ",;:(")
         clause_start = cut + 1
         clause = masked[clause_start:]
-        verb = None
-        for word in self._verbs:
-            for match in re.finditer(rf"(?<!\w){re.escape(word)}(?!\w)", clause, re.IGNORECASE):
-                if verb is None or match.start() < verb:
-                    verb = match.start()
+        found = self._verb.search(clause)
+        verb = found.start() if found else None
         noun_phrase = clause[:verb] if verb is not None else ""
         lead = self._leading.match(noun_phrase)
         offset = lead.end() if lead else 0
