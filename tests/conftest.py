@@ -144,3 +144,10 @@ def pretend_saved_with_scikit_learn(model_dir, version: str) -> None:
     meta = json.loads(meta_path.read_text(encoding="utf-8"))
     meta["versions"]["scikit-learn"] = version
     meta_path.write_text(json.dumps(meta), encoding="utf-8")
+
+
+def write_ann(tmp_path: Path, body: str) -> Path:
+    """A one-document .ann file (train split) with ``body`` below its header."""
+    path = tmp_path / "cut.ann"
+    path.write_text("# doc_id: cut\n# split: train\n---\n" + body, encoding="utf-8")
+    return path

@@ -18,7 +18,7 @@ from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
 from functools import lru_cache
 
-from typing import Callable, Dict, List
+from typing import Callable, Dict
 
 from spacy.tokens import Doc
 from spacy.util import DummyTokenizer, registry

@@ -1,11 +1,10 @@
 """The indicator catalogue, the i= review key of the .ann format and the indicator linker."""
 import re
 import tomllib
-from pathlib import Path
 
 import pytest
 
-from conftest import ROOT
+from conftest import ROOT, write_ann
 from pipeline.cli import main
 from pipeline.components.indicators import (
     MEASURES, SCOPES, catalogue_ids, indicator_scores, link_indicator, load_catalogue, load_settings, unit_kind,
@@ -15,12 +14,6 @@ from pipeline.corpus.documents import check_document, load_documents
 
 TEST_SPLIT = ["can-tho-2022-9t", "hai-phong-2023-y-te", "bac-ninh-2024-t5", "thua-thien-hue-2022-lao-dong",
               "tong-cuc-thong-ke-2023-q4", "thai-binh-2024-ket-luan", "an-giang-2021-9t", "vinh-long-2020-nam"]
-
-
-def write_ann(tmp_path: Path, body: str) -> Path:
-    path = tmp_path / "cut.ann"
-    path.write_text("# doc_id: cut\n# split: train\n---\n" + body, encoding="utf-8")
-    return path
 
 
 # --- catalogue ----------------------------------------------------------------

@@ -1,7 +1,5 @@
 """The learned record linker: trained on the reviewed links of training documents."""
 import re
-import shutil
-from pathlib import Path
 
 import pytest
 
@@ -11,8 +9,6 @@ from pipeline.components.sentence_classes import ModelVersionError
 from pipeline.corpus.documents import default_corpus_files, load_documents
 from pipeline.components.linker import examples, load_linker, save_linker, train_linker
 from pipeline.components.linking import Entity, link_records
-
-from conftest import ROOT
 
 
 @pytest.fixture(scope="module")

@@ -1,6 +1,5 @@
 """Values in base units, on figures and units of the gold."""
 import json
-from pathlib import Path
 
 import pytest
 
@@ -48,6 +47,7 @@ def test_every_gold_unit_normalises_and_percent_is_never_a_percentage_point():
         document = json.loads(path.read_text(encoding="utf-8").splitlines()[0])
         for record in document["records"]:
             normalised = normalise(record)
+            assert normalised is not None, record
             kinds.setdefault(record["unit"], set()).add(normalised and normalised["kind"])
     assert kinds["%"] == {"percent"}
     assert kinds["điểm phần trăm"] == {"percentage_point"}

@@ -1,6 +1,5 @@
 """Time expressions and each figure's period, on sentences of the training documents."""
 import json
-from pathlib import Path
 
 import pytest
 

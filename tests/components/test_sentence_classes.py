@@ -66,7 +66,8 @@ def test_temperature_scaling_lowers_held_out_log_loss_and_keeps_decisions(docume
     before = model.predict_proba(held_out)
     calibration = model.fit_temperature(held_out, held_out_labels)
     after = model.predict_proba(held_out)
-    assert calibration["after"]["log_loss"] <= calibration["before"]["log_loss"]
+    # the grid holds 1.0, so "no worse" cannot fail: a temperature was found that is better
     assert calibration["temperature"] != 1.0
+    assert calibration["after"]["log_loss"] < calibration["before"]["log_loss"]
     assert (before.argmax(axis=1) == after.argmax(axis=1)).all()
     assert abs(after.sum(axis=1) - 1).max() < 1e-9

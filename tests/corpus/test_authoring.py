@@ -1,22 +1,15 @@
 """The .ann gold format: text, spans, class tags and record links in one file."""
 import copy
-from pathlib import Path
 
 import pytest
 
-from conftest import FIXTURES, ROOT
+from conftest import FIXTURES, ROOT, write_ann
 
 from pipeline.corpus import authoring
 from pipeline.cli import main
 from pipeline.corpus.documents import check_document, load_documents
 
 FIXTURE = FIXTURES / "quang-nam-cut.ann"
-
-
-def write_ann(tmp_path: Path, body: str) -> Path:
-    path = tmp_path / "cut.ann"
-    path.write_text("# doc_id: cut\n# split: train\n---\n" + body, encoding="utf-8")
-    return path
 
 
 def test_records_take_the_links_written_in_the_file():

@@ -1,7 +1,6 @@
 """Converters: Label Studio, doccano, markup and correction lines both ways; DocBin."""
 import copy
 import json
-from pathlib import Path
 
 import pytest
 

@@ -2,7 +2,6 @@
 it is not worse beyond noise on the test split."""
 import datetime
 import json
-import shutil
 
 import pytest
 
@@ -48,4 +47,5 @@ def test_the_same_pipeline_is_installed_and_replaces_the_folder_whole(tmp_path, 
 
 def test_nothing_to_compare_on_is_not_installed_unless_forced(tmp_path):
     assert decide(default_model_path(), default_model_path(), []).install is False
+    assert decide(default_model_path(), default_model_path(), [], force=True).install is True
     assert decide(default_model_path(), tmp_path / "none", []).install is True  # nothing installed yet

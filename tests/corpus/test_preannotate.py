@@ -3,7 +3,6 @@
 import copy
 import json
 import random
-import warnings
 
 import pytest
 

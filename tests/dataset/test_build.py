@@ -1,7 +1,6 @@
 """vnreport dataset: from a folder-mode output (and from the gold) to one table of figures."""
 import json
 import shutil
-from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest

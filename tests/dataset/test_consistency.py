@@ -1,7 +1,6 @@
 """Consistency checks, on sentences of the training gold as written and with one figure changed."""
 import copy
 import json
-from pathlib import Path
 
 from pipeline.dataset.consistency import check_documents, half_unit
 from pipeline.dataset.build import enrich_document
