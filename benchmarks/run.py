@@ -5,6 +5,7 @@ copied N times), then measures on it, in this one run:
   - underthesea pos_tag alone on the same lines the pipeline tags;
   - the whole pipeline (read, structure, tokens, NER, classes, records, write)
     in one process, and with N worker processes;
+  - the CPU seconds of each stage (and of annotate --entity-scores' scoring);
   - documents/s, tokens/s and the peak resident memory of each process.
   - sentence splitting (and the whole structure stage) on single lines of
     200k and 400k characters and of 5 MB, with no line break: the time must
@@ -215,6 +216,39 @@ def time_revision(checkout: Path, python: Path, folder: Path) -> dict:
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
+def time_stages(files: list[Path], repeat: int) -> None:
+    """CPU seconds of each stage of the shipped pipeline on the corpus, in one
+    process, the line cache off (``nlp.pipe`` run stage by stage), and of
+    ``annotate --entity-scores``'s scoring; the fastest of ``repeat`` runs."""
+    import warnings
+
+    import pipeline
+    from pipeline.annotate import entity_scorer
+    from pipeline.io.read import read_document
+
+    texts = [read_document(f).text for f in files]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        nlp = pipeline.load()
+        nlp.tokenizer._cache_size = 0  # the copies repeat lines (see uncached_model)
+        nlp("Năm 2020, tổng sản phẩm trên địa bàn tăng 6,5%.")  # models loaded outside the timing
+        best: dict[str, float] = {}
+        for _ in range(repeat):
+            started = time.process_time()
+            docs = [nlp.tokenizer(text) for text in texts]
+            times = {"tokenizer": time.process_time() - started}
+            for name, component in nlp.pipeline:
+                started = time.process_time()
+                docs = list(component.pipe(docs)) if hasattr(component, "pipe") else [component(d) for d in docs]
+                times[name] = time.process_time() - started
+            started = time.process_time()
+            entity_scorer(nlp).entity_scores(docs)
+            times["entity scores (--entity-scores)"] = time.process_time() - started
+            best = {k: min(v, best.get(k, v)) for k, v in times.items()}
+    print("CPU seconds per stage, one process, fastest of", repeat, "runs: " +
+          ", ".join(f"{name} {seconds:.1f}" for name, seconds in best.items()))
+
+
 def after_start(figures: dict) -> float:
     """Seconds of annotating, without the run's start-up (imports, hashing, models)."""
     return figures["seconds"] - figures["startup"]
@@ -249,6 +283,7 @@ def main() -> None:
         files = build_corpus(folder, args.copies)
         size = sum(f.stat().st_size for f in files)
         print(f"corpus: {len(files)} documents, {size / 1024:.0f} KiB")
+        time_stages(files, args.repeat)
         # A shared 2-core machine drifts by a third between identical runs; the
         # three measurements are interleaved and repeated, and the median of
         # each is reported, with every run listed.
